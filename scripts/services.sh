@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# Local servers for the cluster profile, started on loopback for development and CI.
+#
+#   scripts/services.sh up [SERVICE...]      start (idempotent), wait until each answers
+#   scripts/services.sh down [SERVICE...]    stop what this script started
+#   scripts/services.sh status [SERVICE...]  one line per service; exit 3 if any is not up
+#   scripts/services.sh env [SERVICE...]     export lines, for: eval "$(scripts/services.sh env)"
+#
+# Everything lives under $PROJECT/var/services/ (data, logs, <service>.pid).
+# Adding a service: write <name>_up, <name>_down, <name>_status and <name>_env below,
+# and add <name> to SERVICES. Nothing else in this file needs to change.
+set -euo pipefail
+
+PROJECT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+STATE="$PROJECT/var/services"
+TIMEOUT="${SERVICES_TIMEOUT:-60}" # seconds to wait for a server to answer
+
+# Start order; `down` walks it backwards.
+SERVICES=(postgres redis)
+
+PG_PORT=55432
+PG_USER=marketplace
+PG_PASSWORD=marketplace
+PG_DB=marketplace
+REDIS_PORT=56379
+
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# apt-get update once per run, and only if something has to be installed.
+APT_UPDATED=0
+apt_install() {
+	command -v apt-get >/dev/null || die "cannot install $* (no apt-get); install it by hand"
+	local apt_log="$STATE/apt.log"
+	mkdir -p "$STATE"
+	if [ "$APT_UPDATED" = 0 ]; then
+		log "apt-get update (log: $apt_log)"
+		apt-get update >>"$apt_log" 2>&1 || {
+			tail -n 20 "$apt_log" >&2
+			die "apt-get update failed"
+		}
+		APT_UPDATED=1
+	fi
+	log "apt-get install $* (log: $apt_log)"
+	apt-get install -y --no-install-recommends "$@" >>"$apt_log" 2>&1 || {
+		tail -n 20 "$apt_log" >&2
+		die "apt-get install $* failed"
+	}
+}
+
+# wait_until SECONDS CMD... : retry CMD until it succeeds or SECONDS pass.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# pid_is PID NAME: alive and running program NAME (a stale pid file may name a reused pid).
+pid_is() { pid_alive "$1" && [ "$(ps -o comm= -p "$1" 2>/dev/null)" = "$2" ]; }
+pid_of() { [ -f "$STATE/$1.pid" ] && head -n1 "$STATE/$1.pid" || true; }
+
+# A server process that is not root must be able to walk down to its files.
+# Adds only the search (x) bit, never read, to ancestors that lack it.
+make_traversable() {
+	local dir="$1"
+	while [ "$dir" != / ]; do
+		if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+			log "chmod o+x $dir (so the postgres user can reach its data directory)"
+			chmod o+x "$dir"
+		fi
+		dir="$(dirname "$dir")"
+	done
+}
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+PG_HOME="$STATE/postgres"
+PG_DATA="$PG_HOME/data"
+PG_LOG="$PG_HOME/postgres.log"
+PG_BIN=""
+PG_SOCKET_DIR=""
+
+pg_find_bin() {
+	local d
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+		if [ -x "$d/postgres" ] && [ -x "$d/initdb" ]; then
+			PG_BIN="$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+pg_ensure_installed() {
+	pg_find_bin && return 0
+	apt_install postgresql
+	pg_find_bin || die "postgresql installed but no /usr/lib/postgresql/*/bin found"
+}
+
+pg_ensure_user() {
+	id -u postgres >/dev/null 2>&1 && return 0
+	log "creating system user postgres"
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin postgres
+}
+
+# Unix socket paths are limited to 107 bytes; a deep checkout would overflow them,
+# so fall back to a short per-checkout directory under /tmp.
+pg_socket_dir() {
+	local dir="$PG_HOME/run"
+	if [ $((${#dir} + 16)) -gt 100 ]; then
+		dir="/tmp/marketplace-pg-$(printf '%s' "$PROJECT" | md5sum | cut -c1-10)"
+	fi
+	printf '%s' "$dir"
+}
+
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+
+pg_answers() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; }
+
+# The server is ours when postgres runs on our data directory; postmaster.pid is the
+# authority, and $STATE/postgres.pid mirrors it for people and tools looking in var/services.
+pg_ours() {
+	local pid
+	[ -f "$PG_DATA/postmaster.pid" ] || return 1
+	pid="$(head -n1 "$PG_DATA/postmaster.pid")"
+	pid_is "$pid" postgres || return 1
+	[ "$(pid_of postgres)" = "$pid" ] || echo "$pid" >"$STATE/postgres.pid"
+}
+
+pg_write_config() {
+	cat >"$PG_DATA/marketplace.conf" <<EOF
+# Written by scripts/services.sh on every 'up'. A throwaway dev/test server:
+# durability is traded for speed.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+	chown postgres:postgres "$PG_DATA/marketplace.conf"
+	grep -q "^include_if_exists = 'marketplace.conf'" "$PG_DATA/postgresql.conf" ||
+		echo "include_if_exists = 'marketplace.conf'" >>"$PG_DATA/postgresql.conf"
+}
+
+pg_initdb() {
+	log "postgres: initdb in $PG_DATA"
+	# The superuser has no password: it is reached only through the socket directory,
+	# which is private to postgres and root. Over TCP only password logins work.
+	as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --encoding=UTF8 --no-locale \
+		--auth-local=trust --auth-host=scram-sha-256 >"$PG_HOME/initdb.log" 2>&1 ||
+		{
+			cat "$PG_HOME/initdb.log" >&2
+			die "initdb failed (log: $PG_HOME/initdb.log)"
+		}
+}
+
+pg_bootstrap_sql() {
+	psql -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres <<EOF
+SELECT format('CREATE ROLE %I LOGIN', '$PG_USER')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER') \\gexec
+ALTER ROLE "$PG_USER" WITH LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DB', '$PG_USER')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PG_DB') \\gexec
+EOF
+}
+
+postgres_up() {
+	if pg_ours && pg_answers; then
+		log "postgres: already running (pid $(pid_of postgres)) on 127.0.0.1:$PG_PORT"
+		return 0
+	fi
+	if pg_answers; then
+		# Another checkout's server, or a system one: usable if our role can log in.
+		if PGPASSWORD="$PG_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" \
+			-c 'select 1' >/dev/null 2>&1; then
+			log "postgres: 127.0.0.1:$PG_PORT is served by a server this checkout did not start; using it"
+			return 0
+		fi
+		die "postgres: port $PG_PORT is taken by a server where $PG_USER cannot log in"
+	fi
+	pg_ensure_installed
+	pg_ensure_user
+	export PATH="$PG_BIN:$PATH"
+	PG_SOCKET_DIR="$(pg_socket_dir)"
+
+	mkdir -p "$PG_HOME" "$PG_SOCKET_DIR"
+	chown postgres:postgres "$PG_HOME" "$PG_SOCKET_DIR"
+	chmod 700 "$PG_HOME" "$PG_SOCKET_DIR"
+	make_traversable "$STATE"
+	[ -f "$PG_DATA/PG_VERSION" ] || pg_initdb
+	pg_write_config
+
+	log "postgres: starting on 127.0.0.1:$PG_PORT ($PG_BIN)"
+	rm -f "$STATE/postgres.pid"
+	if ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" start >/dev/null; then
+		tail -n 30 "$PG_LOG" >&2 || true
+		die "postgres did not start (log: $PG_LOG)"
+	fi
+	wait_until "$TIMEOUT" pg_answers || die "postgres does not answer on port $PG_PORT (log: $PG_LOG)"
+	head -n1 "$PG_DATA/postmaster.pid" >"$STATE/postgres.pid"
+	pg_bootstrap_sql
+	log "postgres: started (pid $(pid_of postgres)), role and database '$PG_DB' ready"
+}
+
+postgres_down() {
+	if ! pg_ours; then
+		rm -f "$STATE/postgres.pid"
+		log "postgres: not running from this checkout"
+		return 0
+	fi
+	log "postgres: stopping (pid $(pid_of postgres))"
+	as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" stop >/dev/null
+	rm -f "$STATE/postgres.pid"
+}
+
+postgres_status() {
+	if pg_ours && pg_answers; then
+		echo "postgres  up    127.0.0.1:$PG_PORT  pid $(pid_of postgres)  data $PG_DATA"
+	elif pg_answers; then
+		echo "postgres  up    127.0.0.1:$PG_PORT  (not started by this checkout)"
+	elif pg_ours; then
+		echo "postgres  DOWN  pid $(pid_of postgres) is alive but does not answer (log: $PG_LOG)"
+		return 1
+	else
+		echo "postgres  down"
+		return 1
+	fi
+}
+
+postgres_env() {
+	echo "export DATABASE_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+}
+
+# --------------------------------------------------------------------------- Redis
+
+REDIS_HOME="$STATE/redis"
+
+redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+redis_ours() { pid_is "$(pid_of redis)" redis-server; }
+
+redis_up() {
+	if redis_ours && redis_answers; then
+		log "redis: already running (pid $(pid_of redis)) on 127.0.0.1:$REDIS_PORT"
+		return 0
+	fi
+	if command -v redis-cli >/dev/null && redis_answers; then
+		log "redis: 127.0.0.1:$REDIS_PORT is served by a server this checkout did not start; using it"
+		return 0
+	fi
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server
+	mkdir -p "$REDIS_HOME"
+	rm -f "$STATE/redis.pid"
+	log "redis: starting on 127.0.0.1:$REDIS_PORT"
+	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
+		--dir "$REDIS_HOME" --pidfile "$STATE/redis.pid" --logfile "$REDIS_HOME/redis.log" \
+		--save '' --appendonly no ||
+		die "redis-server did not start (log: $REDIS_HOME/redis.log)"
+	wait_until "$TIMEOUT" redis_answers || die "redis does not answer on port $REDIS_PORT (log: $REDIS_HOME/redis.log)"
+	wait_until 5 test -s "$STATE/redis.pid" || die "redis wrote no pid file"
+	log "redis: started (pid $(pid_of redis))"
+}
+
+redis_down() {
+	local pid
+	pid="$(pid_of redis)"
+	if ! pid_is "$pid" redis-server; then
+		rm -f "$STATE/redis.pid"
+		log "redis: not running from this checkout"
+		return 0
+	fi
+	log "redis: stopping (pid $pid)"
+	kill -TERM "$pid"
+	wait_until "$TIMEOUT" bash -c "! kill -0 $pid" || die "redis (pid $pid) did not stop"
+	rm -f "$STATE/redis.pid"
+}
+
+redis_status() {
+	if redis_ours && redis_answers; then
+		echo "redis     up    127.0.0.1:$REDIS_PORT  pid $(pid_of redis)"
+	elif command -v redis-cli >/dev/null && redis_answers; then
+		echo "redis     up    127.0.0.1:$REDIS_PORT  (not started by this checkout)"
+	elif redis_ours; then
+		echo "redis     DOWN  pid $(pid_of redis) is alive but does not answer (log: $REDIS_HOME/redis.log)"
+		return 1
+	else
+		echo "redis     down"
+		return 1
+	fi
+}
+
+redis_env() {
+	echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+}
+
+# --------------------------------------------------------------------------- dispatch
+
+# Prefer the newest server's client tools (pg_isready, psql) when they are installed.
+pg_find_bin && export PATH="$PG_BIN:$PATH" || true
+
+usage() {
+	echo "usage: $0 {up|down|status|env} [$(
+		IFS='|'
+		echo "${SERVICES[*]}"
+	)...]" >&2
+	exit 2
+}
+
+main() {
+	[ $# -ge 1 ] || usage
+	local cmd="$1" svc rc=0
+	shift
+	local selected=("$@")
+	[ ${#selected[@]} -gt 0 ] || selected=("${SERVICES[@]}")
+	for svc in "${selected[@]}"; do
+		[[ " ${SERVICES[*]} " == *" $svc "* ]] || die "unknown service '$svc' (known: ${SERVICES[*]})"
+	done
+
+	case "$cmd" in
+	up)
+		[ "$(id -u)" = 0 ] || die "run as root (the servers are started as their own system users)"
+		mkdir -p "$STATE"
+		for svc in "${selected[@]}"; do "${svc}_up"; done
+		;;
+	down)
+		local i
+		for ((i = ${#selected[@]} - 1; i >= 0; i--)); do "${selected[i]}_down"; done
+		;;
+	status)
+		for svc in "${selected[@]}"; do "${svc}_status" || rc=3; done
+		return "$rc"
+		;;
+	env)
+		for svc in "${selected[@]}"; do "${svc}_env"; done
+		;;
+	*) usage ;;
+	esac
+}
+
+main "$@"
