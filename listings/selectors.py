@@ -1,0 +1,118 @@
+"""Reads shared by pages and the API."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from marketplace.accounts.models import User
+
+from .models import ListingStatus, Need, ReviewEvent, Technology
+
+TECH_LIST_RELATED = ("organisation",)
+
+
+def _with_vocab(qs: QuerySet, modes: str) -> QuerySet:
+    return qs.select_related("organisation").prefetch_related("tags", modes)
+
+
+def technology_list(
+    *, user: User | None = None, field: str = "", tag: str = "", status: str = "", region: str = "",
+    maturity: str = "", q: str = "", organisation_id: int | None = None, public_only: bool = True,
+) -> QuerySet[Technology]:
+    if public_only or user is None:
+        qs = Technology.objects.published()
+    else:
+        qs = Technology.objects.visible_to(user)
+    qs = _filter_common(qs, field=field, tag=tag, status=status, region=region, q=q, organisation_id=organisation_id)
+    if maturity:
+        qs = qs.filter(maturity=maturity)
+    return _with_vocab(qs, "transfer_modes").prefetch_related("images").order_by("-published_at", "-created_at", "-id")
+
+
+def need_list(
+    *, user: User | None = None, field: str = "", tag: str = "", status: str = "", region: str = "",
+    county: str = "", q: str = "", organisation_id: int | None = None, public_only: bool = True,
+) -> QuerySet[Need]:
+    if public_only or user is None:
+        qs = Need.objects.published()
+    else:
+        qs = Need.objects.visible_to(user)
+    qs = _filter_common(qs, field=field, tag=tag, status=status, region=region, q=q, organisation_id=organisation_id)
+    if county:
+        qs = qs.filter(county=county)
+    return _with_vocab(qs, "desired_modes").order_by("-published_at", "-created_at", "-id")
+
+
+def _filter_common(qs, *, field, tag, status, region, q, organisation_id):
+    if field:
+        qs = qs.filter(field=field)
+    if tag:
+        qs = qs.filter(tags__code=tag)
+    if status:
+        qs = qs.filter(status=status)
+    if region:
+        qs = qs.filter(region=region)
+    if organisation_id:
+        qs = qs.filter(organisation_id=organisation_id)
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q))
+    return qs
+
+
+def technology_detail(*, pk: int, user: User) -> Technology:
+    """A technology the user may see (public, own organisation's, or any for the bureau)."""
+    qs = Technology.objects.visible_to(user).select_related("organisation").prefetch_related(
+        "tags", "transfer_modes", "ip_records", "images", "attachments",
+        Prefetch("review_events", queryset=ReviewEvent.objects.select_related("by")),
+    )
+    return qs.get(pk=pk)
+
+
+def need_detail(*, pk: int, user: User) -> Need:
+    qs = Need.objects.visible_to(user).select_related("organisation").prefetch_related(
+        "tags", "desired_modes", "attachments",
+        Prefetch("review_events", queryset=ReviewEvent.objects.select_related("by")),
+    )
+    return qs.get(pk=pk)
+
+
+def review_queue() -> dict:
+    """What the bureau has to look at: pending technologies, needs and organisations."""
+    from marketplace.accounts.selectors import organisations_pending_verification
+
+    return {
+        "technologies": _with_vocab(Technology.objects.pending_review(), "transfer_modes").order_by("submitted_at"),
+        "needs": _with_vocab(Need.objects.pending_review(), "desired_modes").order_by("submitted_at"),
+        "organisations": organisations_pending_verification(),
+    }
+
+
+def home_counts() -> dict:
+    from marketplace.accounts.models import Organisation
+
+    tech = Technology.objects.published().aggregate(
+        total=Count("id"), aid=Count("id", filter=Q(region__in=["beijing", "jiangsu"]))
+    )
+    return {
+        "technologies": tech["total"],
+        "aid_technologies": tech["aid"],
+        "needs": Need.objects.published().count(),
+        "organisations": Organisation.objects.verified().count(),
+    }
+
+
+def latest_technologies(*, limit: int = 8) -> QuerySet[Technology]:
+    return technology_list()[:limit]
+
+
+def latest_needs(*, limit: int = 8) -> QuerySet[Need]:
+    return need_list()[:limit]
+
+
+def organisation_listings(*, organisation_id: int) -> dict:
+    return {
+        "technologies": _with_vocab(Technology.objects.filter(organisation_id=organisation_id), "transfer_modes")
+        .order_by("-created_at"),
+        "needs": _with_vocab(Need.objects.filter(organisation_id=organisation_id), "desired_modes").order_by("-created_at"),
+    }
+
+
+__all__ = ["ListingStatus"]

@@ -1,0 +1,25 @@
+from django.db.models import QuerySet
+
+from .models import Membership, Organisation, User
+
+
+def organisations_of(*, user: User) -> QuerySet[Organisation]:
+    return Organisation.objects.for_user(user).order_by("name")
+
+
+def owned_organisations(*, user: User) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(memberships__user=user, memberships__role=Membership.Role.OWNER)
+
+
+def organisations_pending_verification() -> QuerySet[Organisation]:
+    return Organisation.objects.pending_verification().order_by("created_at")
+
+
+def organisation_find(ref: str) -> Organisation | None:
+    """By id, exact name or 统一社会信用代码 (import files and the command line use all three)."""
+    ref = (ref or "").strip()
+    if not ref:
+        return None
+    if ref.isdigit() and len(ref) < 18:
+        return Organisation.objects.filter(pk=int(ref)).first()
+    return Organisation.objects.filter(credit_code=ref.upper()).first() or Organisation.objects.filter(name=ref).first()

@@ -1,0 +1,101 @@
+"""Writes for users and organisations: one function per use case, one transaction each."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .creditcode import normalise
+from .models import Membership, Organisation, User
+
+
+@transaction.atomic
+def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    user = User(username=username, email=email, display_name=display_name)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def organisation_create(
+    *, name: str, kind: str, region: str, credit_code: str, owner: User, province: str = "",
+    description: str = "", website: str = "", contact_phone: str = "",
+) -> Organisation:
+    """A new organisation awaits the bureau's verification; its creator is its owner."""
+    organisation = Organisation(
+        name=name.strip(), kind=kind, region=region, province=province.strip(),
+        credit_code=normalise(credit_code), description=description, website=website,
+        contact_phone=contact_phone,
+    )
+    organisation.full_clean()
+    organisation.save()
+    Membership.objects.create(user=owner, organisation=organisation, role=Membership.Role.OWNER)
+    return organisation
+
+
+@transaction.atomic
+def organisation_update(*, organisation: Organisation, by: User, **changes) -> Organisation:
+    require_owner(user=by, organisation=organisation)
+    for name, value in changes.items():
+        setattr(organisation, name, value)
+    organisation.full_clean()
+    organisation.save()
+    if "region" in changes:
+        # Listings carry their organisation's region for filters and facets.
+        organisation.technologys.update(region=organisation.region)
+        organisation.needs.update(region=organisation.region)
+    return organisation
+
+
+@transaction.atomic
+def organisation_verify(*, organisation: Organisation, by: User, approve: bool, note: str = "") -> Organisation:
+    from listings.models import ReviewEvent
+
+    require_bureau(by)
+    if not approve and not note.strip():
+        raise ValidationError({"note": "未通过认证时请填写原因"})
+    organisation.verification = (
+        Organisation.Verification.VERIFIED if approve else Organisation.Verification.REJECTED
+    )
+    organisation.verification_note = note.strip()
+    organisation.verified_at = timezone.now() if approve else None
+    organisation.verified_by = by
+    organisation.save()
+    ReviewEvent.objects.create(
+        organisation=organisation, by=by, note=note.strip(),
+        action=ReviewEvent.Action.VERIFIED if approve else ReviewEvent.Action.REJECTED,
+    )
+    return organisation
+
+
+@transaction.atomic
+def membership_add(*, organisation: Organisation, user: User, role: str, by: User) -> Membership:
+    require_owner(user=by, organisation=organisation)
+    membership, _ = Membership.objects.update_or_create(
+        organisation=organisation, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def role_in(*, user: User, organisation: Organisation) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.filter(user=user, organisation=organisation).values_list("role", flat=True).first()
+    )
+
+
+def require_member(*, user: User, organisation: Organisation) -> None:
+    if role_in(user=user, organisation=organisation) is None:
+        raise PermissionDenied("只有本机构成员可以操作")
+
+
+def require_owner(*, user: User, organisation: Organisation) -> None:
+    if role_in(user=user, organisation=organisation) != Membership.Role.OWNER:
+        raise PermissionDenied("只有本机构管理员可以操作")
+
+
+def require_bureau(user: User) -> None:
+    if not (user.is_authenticated and user.is_bureau):
+        raise PermissionDenied("只有科技局审核人员可以操作")
