@@ -105,7 +105,7 @@ class NeedQuerySet(ListingQuerySet):
 class Listing(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="%(class)ss")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     title = models.CharField(_("标题"), max_length=120)
     description = models.TextField(_("详细描述"))
@@ -145,17 +145,23 @@ class Technology(Listing):
     benefits = models.TextField(_("应用前景与效益"), blank=True)
     keywords = models.CharField(_("关键词"), max_length=200, blank=True)
     maturity = models.CharField(_("成熟度"), max_length=12, choices=Maturity.choices)
-    trl = models.PositiveSmallIntegerField(
-        _("技术就绪度 TRL"), validators=[MinValueValidator(1), MaxValueValidator(9)]
-    )
+    trl = models.PositiveSmallIntegerField(_("技术就绪度 TRL"), validators=[MinValueValidator(1), MaxValueValidator(9)])
     transfer_modes = models.ManyToManyField(TransferMode, verbose_name=_("转化方式"), related_name="technologies")
     price_kind = models.CharField(_("价格方式"), max_length=10, choices=PriceKind.choices, default=PriceKind.NEGOTIABLE)
     price_cny = models.DecimalField(
-        _("价格(元)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        _("价格(元)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     price_max_cny = models.DecimalField(
-        _("最高价格(元)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        _("最高价格(元)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
 
@@ -172,7 +178,10 @@ class Technology(Listing):
             low, high = MATURITY_TRL[Maturity(self.maturity)]
             if not low <= self.trl <= high:
                 errors["trl"] = _("TRL %(trl)s 与成熟度「%(stage)s」(TRL %(low)s-%(high)s) 不一致") % {
-                    "trl": self.trl, "stage": self.get_maturity_display(), "low": low, "high": high,
+                    "trl": self.trl,
+                    "stage": self.get_maturity_display(),
+                    "low": low,
+                    "high": high,
                 }
         if self.price_kind == PriceKind.NEGOTIABLE:
             self.price_cny = self.price_max_cny = None
@@ -227,8 +236,13 @@ class Need(Listing):
     public_statuses = NEED_PUBLIC_STATUSES
 
     budget_cny = models.DecimalField(
-        _("预算(元)"), max_digits=14, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0.01"))], help_text=_("不填表示面议"),
+        _("预算(元)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("不填表示面议"),
     )
     county = models.CharField(_("所在县区/园区"), max_length=20, choices=County.choices)
     desired_modes = models.ManyToManyField(
@@ -287,9 +301,14 @@ class TechnologyImage(models.Model):
     class Meta:
         ordering = ["position", "id"]
 
+    def __str__(self) -> str:
+        return self.caption or self.image.name
+
 
 class Attachment(models.Model):
-    technology = models.ForeignKey(Technology, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    technology = models.ForeignKey(
+        Technology, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
     need = models.ForeignKey(Need, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path)
     name = models.CharField(_("文件名"), max_length=200)
@@ -305,6 +324,9 @@ class Attachment(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class ReviewEvent(models.Model):
     """The audit trail of moderation: submissions, approvals, returns, withdrawals, verifications."""
@@ -318,7 +340,9 @@ class ReviewEvent(models.Model):
         VERIFIED = "verified", _("机构认证通过")
         REJECTED = "rejected", _("机构认证未通过")
 
-    technology = models.ForeignKey(Technology, null=True, blank=True, on_delete=models.CASCADE, related_name="review_events")
+    technology = models.ForeignKey(
+        Technology, null=True, blank=True, on_delete=models.CASCADE, related_name="review_events"
+    )
     need = models.ForeignKey(Need, null=True, blank=True, on_delete=models.CASCADE, related_name="review_events")
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="review_events"
@@ -330,6 +354,9 @@ class ReviewEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
 class ImportJob(models.Model):
@@ -343,7 +370,9 @@ class ImportJob(models.Model):
         DONE = "done", _("已完成")
         FAILED = "failed", _("有错误,未导入")
 
-    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="import_jobs")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="import_jobs"
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     file = models.FileField(upload_to=import_path)
@@ -359,6 +388,9 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
 
     @property
     def percent(self) -> int:

@@ -9,7 +9,13 @@ import re
 from .vocab import IPKind
 
 _PATTERN = re.compile(r"^(?:ZL|CN)?\s*(\d{8}|\d{12})\s*\.?\s*([\dX])$")
-_TYPE_KIND = {"1": IPKind.INVENTION, "8": IPKind.INVENTION, "2": IPKind.UTILITY, "9": IPKind.UTILITY, "3": IPKind.DESIGN}
+_TYPE_KIND = {
+    "1": IPKind.INVENTION,
+    "8": IPKind.INVENTION,
+    "2": IPKind.UTILITY,
+    "9": IPKind.UTILITY,
+    "3": IPKind.DESIGN,
+}
 
 
 def check_digit(digits: str) -> str:

@@ -14,8 +14,16 @@ def _with_vocab(qs: QuerySet, modes: str) -> QuerySet:
 
 
 def technology_list(
-    *, user: User | None = None, field: str = "", tag: str = "", status: str = "", region: str = "",
-    maturity: str = "", q: str = "", organisation_id: int | None = None, public_only: bool = True,
+    *,
+    user: User | None = None,
+    field: str = "",
+    tag: str = "",
+    status: str = "",
+    region: str = "",
+    maturity: str = "",
+    q: str = "",
+    organisation_id: int | None = None,
+    public_only: bool = True,
 ) -> QuerySet[Technology]:
     if public_only or user is None:
         qs = Technology.objects.published()
@@ -28,8 +36,16 @@ def technology_list(
 
 
 def need_list(
-    *, user: User | None = None, field: str = "", tag: str = "", status: str = "", region: str = "",
-    county: str = "", q: str = "", organisation_id: int | None = None, public_only: bool = True,
+    *,
+    user: User | None = None,
+    field: str = "",
+    tag: str = "",
+    status: str = "",
+    region: str = "",
+    county: str = "",
+    q: str = "",
+    organisation_id: int | None = None,
+    public_only: bool = True,
 ) -> QuerySet[Need]:
     if public_only or user is None:
         qs = Need.objects.published()
@@ -59,17 +75,31 @@ def _filter_common(qs, *, field, tag, status, region, q, organisation_id):
 
 def technology_detail(*, pk: int, user: User) -> Technology:
     """A technology the user may see (public, own organisation's, or any for the bureau)."""
-    qs = Technology.objects.visible_to(user).select_related("organisation").prefetch_related(
-        "tags", "transfer_modes", "ip_records", "images", "attachments",
-        Prefetch("review_events", queryset=ReviewEvent.objects.select_related("by")),
+    qs = (
+        Technology.objects.visible_to(user)
+        .select_related("organisation")
+        .prefetch_related(
+            "tags",
+            "transfer_modes",
+            "ip_records",
+            "images",
+            "attachments",
+            Prefetch("review_events", queryset=ReviewEvent.objects.select_related("by")),
+        )
     )
     return qs.get(pk=pk)
 
 
 def need_detail(*, pk: int, user: User) -> Need:
-    qs = Need.objects.visible_to(user).select_related("organisation").prefetch_related(
-        "tags", "desired_modes", "attachments",
-        Prefetch("review_events", queryset=ReviewEvent.objects.select_related("by")),
+    qs = (
+        Need.objects.visible_to(user)
+        .select_related("organisation")
+        .prefetch_related(
+            "tags",
+            "desired_modes",
+            "attachments",
+            Prefetch("review_events", queryset=ReviewEvent.objects.select_related("by")),
+        )
     )
     return qs.get(pk=pk)
 
@@ -109,9 +139,12 @@ def latest_needs(*, limit: int = 8) -> QuerySet[Need]:
 
 def organisation_listings(*, organisation_id: int) -> dict:
     return {
-        "technologies": _with_vocab(Technology.objects.filter(organisation_id=organisation_id), "transfer_modes")
-        .order_by("-created_at"),
-        "needs": _with_vocab(Need.objects.filter(organisation_id=organisation_id), "desired_modes").order_by("-created_at"),
+        "technologies": _with_vocab(
+            Technology.objects.filter(organisation_id=organisation_id), "transfer_modes"
+        ).order_by("-created_at"),
+        "needs": _with_vocab(Need.objects.filter(organisation_id=organisation_id), "desired_modes").order_by(
+            "-created_at"
+        ),
     }
 
 

@@ -33,8 +33,17 @@ from .patents import parse_patent_number
 from .vocab import IPKind, maturity_for_trl
 
 TECHNOLOGY_FIELDS = (
-    "title", "summary", "description", "benefits", "keywords", "field", "maturity", "trl",
-    "price_kind", "price_cny", "price_max_cny",
+    "title",
+    "summary",
+    "description",
+    "benefits",
+    "keywords",
+    "field",
+    "maturity",
+    "trl",
+    "price_kind",
+    "price_cny",
+    "price_max_cny",
 )
 NEED_FIELDS = ("title", "description", "field", "budget_cny", "county", "min_maturity", "deadline")
 
@@ -80,8 +89,12 @@ def _set_ip_records(technology: Technology, ip_records: Iterable[dict]) -> None:
     technology.ip_records.all().delete()
     rows = []
     for record in ip_records:
-        ip = IPRecord(technology=technology, kind=record["kind"], number=record.get("number", "").strip(),
-                      title=record.get("title", "").strip())
+        ip = IPRecord(
+            technology=technology,
+            kind=record["kind"],
+            number=record.get("number", "").strip(),
+            title=record.get("title", "").strip(),
+        )
         if ip.kind in (IPKind.INVENTION, IPKind.UTILITY, IPKind.DESIGN) and ip.number:
             try:
                 ip.number, ip.kind = parse_patent_number(ip.number)
@@ -94,8 +107,14 @@ def _set_ip_records(technology: Technology, ip_records: Iterable[dict]) -> None:
 
 @transaction.atomic
 def technology_create(
-    *, organisation: Organisation, by: User, tags: Iterable[str] = (), transfer_modes: Iterable[str] = (),
-    ip_records: Iterable[dict] = (), submit: bool = False, **data,
+    *,
+    organisation: Organisation,
+    by: User,
+    tags: Iterable[str] = (),
+    transfer_modes: Iterable[str] = (),
+    ip_records: Iterable[dict] = (),
+    submit: bool = False,
+    **data,
 ) -> Technology:
     require_member(user=by, organisation=organisation)
     technology = Technology(organisation=organisation, created_by=by, region=organisation.region)
@@ -117,8 +136,13 @@ def technology_create(
 
 @transaction.atomic
 def technology_update(
-    *, technology: Technology, by: User, tags: Iterable[str] | None = None,
-    transfer_modes: Iterable[str] | None = None, ip_records: Iterable[dict] | None = None, **data,
+    *,
+    technology: Technology,
+    by: User,
+    tags: Iterable[str] | None = None,
+    transfer_modes: Iterable[str] | None = None,
+    ip_records: Iterable[dict] | None = None,
+    **data,
 ) -> Technology:
     _require_editor(listing=technology, by=by)
     _require_editable(technology)
@@ -139,8 +163,13 @@ def technology_update(
 
 @transaction.atomic
 def need_create(
-    *, organisation: Organisation, by: User, tags: Iterable[str] = (), desired_modes: Iterable[str] = (),
-    submit: bool = False, **data,
+    *,
+    organisation: Organisation,
+    by: User,
+    tags: Iterable[str] = (),
+    desired_modes: Iterable[str] = (),
+    submit: bool = False,
+    **data,
 ) -> Need:
     require_member(user=by, organisation=organisation)
     need = Need(organisation=organisation, created_by=by, region=organisation.region)
@@ -157,7 +186,12 @@ def need_create(
 
 @transaction.atomic
 def need_update(
-    *, need: Need, by: User, tags: Iterable[str] | None = None, desired_modes: Iterable[str] | None = None, **data,
+    *,
+    need: Need,
+    by: User,
+    tags: Iterable[str] | None = None,
+    desired_modes: Iterable[str] | None = None,
+    **data,
 ) -> Need:
     _require_editor(listing=need, by=by)
     _require_editable(need)
@@ -188,7 +222,9 @@ def _back_to_review_if_public(listing: Listing, by: User) -> None:
     if listing.status == ListingStatus.PUBLISHED:
         listing.status = ListingStatus.PENDING
         listing.submitted_at = timezone.now()
-        ReviewEvent.objects.create(action=ReviewEvent.Action.SUBMITTED, by=by, note="修改后重新提交", **_event_kwargs(listing))
+        ReviewEvent.objects.create(
+            action=ReviewEvent.Action.SUBMITTED, by=by, note="修改后重新提交", **_event_kwargs(listing)
+        )
 
 
 @transaction.atomic
@@ -224,7 +260,9 @@ def listing_review(*, listing: Listing, by: User, approve: bool, note: str = "")
     listing.save(update_fields=["status", "published_at", "review_note", "updated_at"])
     ReviewEvent.objects.create(
         action=ReviewEvent.Action.APPROVED if approve else ReviewEvent.Action.RETURNED,
-        by=by, note=note, **_event_kwargs(listing),
+        by=by,
+        note=note,
+        **_event_kwargs(listing),
     )
     return listing
 
@@ -260,7 +298,10 @@ def technology_add_image(*, technology: Technology, upload, by: User, caption: s
         raise ValidationError(f"每项成果最多上传 {MAX_IMAGES} 张图片")
     processed = uploads.process_image(upload)
     image = TechnologyImage(
-        technology=technology, width=processed.width, height=processed.height, caption=caption,
+        technology=technology,
+        width=processed.width,
+        height=processed.height,
+        caption=caption,
         position=technology.images.count(),
     )
     image.image.save(processed.name, processed.original, save=False)

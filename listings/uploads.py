@@ -66,9 +66,7 @@ def process_image(upload) -> ProcessedImage:
             if fmt not in ALLOWED_FORMATS:
                 raise ValidationError(f"只支持 JPEG、PNG、WebP 图片,此文件为 {fmt or '未知'} 格式")
             if width * height > max_pixels:
-                raise ValidationError(
-                    f"图片像素过多:{width}×{height},上限为 {max_pixels // 1_000_000} 百万像素"
-                )
+                raise ValidationError(f"图片像素过多:{width}×{height},上限为 {max_pixels // 1_000_000} 百万像素")
             probe.load()  # decodes fully: truncated data raises here
             image = ImageOps.exif_transpose(probe)
     except ValidationError:
@@ -83,8 +81,10 @@ def process_image(upload) -> ProcessedImage:
     ext = ALLOWED_FORMATS[fmt]
     original = _encode(image, fmt)
     processed = ProcessedImage(
-        name=safe_name(getattr(upload, "name", "image"), ext), original=original,
-        width=image.width, height=image.height,
+        name=safe_name(getattr(upload, "name", "image"), ext),
+        original=original,
+        width=image.width,
+        height=image.height,
     )
     for size in settings.IMAGE_THUMB_SIZES:
         thumb = image.copy()

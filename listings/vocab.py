@@ -140,4 +140,10 @@ FIELD_ALIASES = {
     "农业": Field.AGRICULTURE,
     "城市建设": Field.URBAN,
 }
-MATURITY_ALIASES = {"实验室阶段": Maturity.LAB, "小试阶段": Maturity.SMALL_PILOT, "中试阶段": Maturity.PILOT, "产业化阶段": Maturity.INDUSTRIAL, "已产业化": Maturity.INDUSTRIAL}
+MATURITY_ALIASES = {
+    "实验室阶段": Maturity.LAB,
+    "小试阶段": Maturity.SMALL_PILOT,
+    "中试阶段": Maturity.PILOT,
+    "产业化阶段": Maturity.INDUSTRIAL,
+    "已产业化": Maturity.INDUSTRIAL,
+}

@@ -71,9 +71,7 @@ class Organisation(models.Model):
     kind = models.CharField(_("机构类型"), max_length=20, choices=Kind.choices)
     region = models.CharField(_("所在地区"), max_length=10, choices=Region.choices)
     province = models.CharField(_("省份(其他省份时填写)"), max_length=20, blank=True)
-    credit_code = models.CharField(
-        _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_credit_code]
-    )
+    credit_code = models.CharField(_("统一社会信用代码"), max_length=18, unique=True, validators=[validate_credit_code])
     description = models.TextField(_("机构简介"), blank=True)
     website = models.URLField(_("网站"), blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)

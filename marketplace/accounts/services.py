@@ -19,13 +19,26 @@ def user_register(*, username: str, password: str, email: str = "", display_name
 
 @transaction.atomic
 def organisation_create(
-    *, name: str, kind: str, region: str, credit_code: str, owner: User, province: str = "",
-    description: str = "", website: str = "", contact_phone: str = "",
+    *,
+    name: str,
+    kind: str,
+    region: str,
+    credit_code: str,
+    owner: User,
+    province: str = "",
+    description: str = "",
+    website: str = "",
+    contact_phone: str = "",
 ) -> Organisation:
     """A new organisation awaits the bureau's verification; its creator is its owner."""
     organisation = Organisation(
-        name=name.strip(), kind=kind, region=region, province=province.strip(),
-        credit_code=normalise(credit_code), description=description, website=website,
+        name=name.strip(),
+        kind=kind,
+        region=region,
+        province=province.strip(),
+        credit_code=normalise(credit_code),
+        description=description,
+        website=website,
         contact_phone=contact_phone,
     )
     organisation.full_clean()
@@ -55,15 +68,15 @@ def organisation_verify(*, organisation: Organisation, by: User, approve: bool, 
     require_bureau(by)
     if not approve and not note.strip():
         raise ValidationError({"note": "未通过认证时请填写原因"})
-    organisation.verification = (
-        Organisation.Verification.VERIFIED if approve else Organisation.Verification.REJECTED
-    )
+    organisation.verification = Organisation.Verification.VERIFIED if approve else Organisation.Verification.REJECTED
     organisation.verification_note = note.strip()
     organisation.verified_at = timezone.now() if approve else None
     organisation.verified_by = by
     organisation.save()
     ReviewEvent.objects.create(
-        organisation=organisation, by=by, note=note.strip(),
+        organisation=organisation,
+        by=by,
+        note=note.strip(),
         action=ReviewEvent.Action.VERIFIED if approve else ReviewEvent.Action.REJECTED,
     )
     return organisation
@@ -72,18 +85,14 @@ def organisation_verify(*, organisation: Organisation, by: User, approve: bool, 
 @transaction.atomic
 def membership_add(*, organisation: Organisation, user: User, role: str, by: User) -> Membership:
     require_owner(user=by, organisation=organisation)
-    membership, _ = Membership.objects.update_or_create(
-        organisation=organisation, user=user, defaults={"role": role}
-    )
+    membership, _ = Membership.objects.update_or_create(organisation=organisation, user=user, defaults={"role": role})
     return membership
 
 
 def role_in(*, user: User, organisation: Organisation) -> str | None:
     if not user.is_authenticated:
         return None
-    return (
-        Membership.objects.filter(user=user, organisation=organisation).values_list("role", flat=True).first()
-    )
+    return Membership.objects.filter(user=user, organisation=organisation).values_list("role", flat=True).first()
 
 
 def require_member(*, user: User, organisation: Organisation) -> None:
