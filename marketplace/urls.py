@@ -11,6 +11,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("marketplace.accounts.urls")),
     path("", include("listings.urls")),
+    path("review/", include("listings.urls_review")),
+    path("import/", include("listings.urls_import")),
     path("api/", include("marketplace.api_urls")),
     path("admin/", admin.site.urls),
 ]
