@@ -64,21 +64,39 @@ wait_until() {
 }
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-# pid_is PID NAME: alive and running program NAME (a stale pid file may name a reused pid).
-pid_is() { pid_alive "$1" && [ "$(ps -o comm= -p "$1" 2>/dev/null)" = "$2" ]; }
+# pid_is PID NAME: alive and running program NAME (a stale pid file may name a reused
+# pid). A zombie does not count: where nothing reaps orphans promptly, a killed server
+# lingers as one for a while.
+pid_is() {
+	pid_alive "$1" || return 1
+	local stat comm
+	read -r stat comm < <(ps -o stat= -o comm= -p "$1" 2>/dev/null) || return 1
+	[ "${stat:0:1}" != Z ] && [ "$comm" = "$2" ]
+}
+pid_gone() {
+	pid_alive "$1" || return 0
+	[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]
+}
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_of() { [ -f "$STATE/$1.pid" ] && head -n1 "$STATE/$1.pid" || true; }
 
 # A server process that is not root must be able to walk down to its files.
 # Adds only the search (x) bit, never read, to ancestors that lack it.
 make_traversable() {
-	local dir="$1"
+	local dir="$1" mode
+	runuser -u postgres -- test -x "$dir" 2>/dev/null && return 0
 	while [ "$dir" != / ]; do
-		if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+		mode="$(stat -c %A "$dir")"
+		case "${mode:9:1}" in
+		x | t) ;;
+		*)
 			log "chmod o+x $dir (so the postgres user can reach its data directory)"
 			chmod o+x "$dir"
-		fi
+			;;
+		esac
 		dir="$(dirname "$dir")"
 	done
+	runuser -u postgres -- test -x "$1" || die "the postgres user cannot reach $1"
 }
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -91,7 +109,7 @@ PG_SOCKET_DIR=""
 
 pg_find_bin() {
 	local d
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
 		if [ -x "$d/postgres" ] && [ -x "$d/initdb" ]; then
 			PG_BIN="$d"
 			return 0
@@ -183,13 +201,14 @@ postgres_up() {
 	fi
 	if pg_answers; then
 		# Another checkout's server, or a system one: usable if our role can log in.
-		if PGPASSWORD="$PG_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" \
+		if PGCONNECT_TIMEOUT=5 PGPASSWORD="$PG_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" \
 			-c 'select 1' >/dev/null 2>&1; then
 			log "postgres: 127.0.0.1:$PG_PORT is served by a server this checkout did not start; using it"
 			return 0
 		fi
 		die "postgres: port $PG_PORT is taken by a server where $PG_USER cannot log in"
 	fi
+	port_busy "$PG_PORT" && die "postgres: port $PG_PORT is taken by something that is not PostgreSQL"
 	pg_ensure_installed
 	pg_ensure_user
 	export PATH="$PG_BIN:$PATH"
@@ -202,6 +221,11 @@ postgres_up() {
 	[ -f "$PG_DATA/PG_VERSION" ] || pg_initdb
 	pg_write_config
 
+	# postgres refuses to start while the pid in a stale postmaster.pid still exists,
+	# even as a zombie of a killed server: give the reaper a moment.
+	if [ -f "$PG_DATA/postmaster.pid" ]; then
+		wait_until 10 pid_gone "$(head -n1 "$PG_DATA/postmaster.pid")" || true
+	fi
 	log "postgres: starting on 127.0.0.1:$PG_PORT ($PG_BIN)"
 	rm -f "$STATE/postgres.pid"
 	if ! as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" start >/dev/null; then
@@ -247,7 +271,7 @@ postgres_env() {
 
 REDIS_HOME="$STATE/redis"
 
-redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+redis_answers() { [ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
 redis_ours() { pid_is "$(pid_of redis)" redis-server; }
 
 redis_up() {
@@ -259,7 +283,10 @@ redis_up() {
 		log "redis: 127.0.0.1:$REDIS_PORT is served by a server this checkout did not start; using it"
 		return 0
 	fi
-	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server
+	port_busy "$REDIS_PORT" && die "redis: port $REDIS_PORT is taken by something that does not answer PING"
+	if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+		apt_install redis-server
+	fi
 	mkdir -p "$REDIS_HOME"
 	rm -f "$STATE/redis.pid"
 	log "redis: starting on 127.0.0.1:$REDIS_PORT"
@@ -282,7 +309,7 @@ redis_down() {
 	fi
 	log "redis: stopping (pid $pid)"
 	kill -TERM "$pid"
-	wait_until "$TIMEOUT" bash -c "! kill -0 $pid" || die "redis (pid $pid) did not stop"
+	wait_until "$TIMEOUT" pid_gone "$pid" || die "redis (pid $pid) did not stop"
 	rm -f "$STATE/redis.pid"
 }
 
