@@ -153,3 +153,15 @@ def test_withdrawn_listings_disappear_from_the_public_list(seller, university):
     tech = TechnologyFactory(organisation=university)
     services.listing_withdraw(listing=tech, by=seller)
     assert not selectors.technology_list().filter(pk=tech.pk).exists()
+
+
+def test_the_expire_needs_command_sweeps_past_deadlines(enterprise):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    NeedFactory(organisation=enterprise, deadline=timezone.localdate() - datetime.timedelta(days=2))
+    out = StringIO()
+    call_command("expire_needs", stdout=out)
+    assert "1 条" in out.getvalue()
+    assert Need.objects.filter(status=ListingStatus.EXPIRED).count() == 1
