@@ -7,6 +7,7 @@
 #   scripts/services.sh env [SERVICE...]     export lines, for: eval "$(scripts/services.sh env)"
 #
 # Everything lives under $PROJECT/var/services/ (data, logs, <service>.pid).
+# SERVICES_PG_PORT / SERVICES_REDIS_PORT move the ports (default 55432 / 56379).
 # Adding a service: write <name>_up, <name>_down, <name>_status and <name>_env below,
 # and add <name> to SERVICES. Nothing else in this file needs to change.
 set -euo pipefail
@@ -18,11 +19,12 @@ TIMEOUT="${SERVICES_TIMEOUT:-60}" # seconds to wait for a server to answer
 # Start order; `down` walks it backwards.
 SERVICES=(postgres redis)
 
-PG_PORT=55432
+# The ports can be moved, e.g. to run a second checkout's servers beside the first.
+PG_PORT="${SERVICES_PG_PORT:-55432}"
 PG_USER=marketplace
 PG_PASSWORD=marketplace
 PG_DB=marketplace
-REDIS_PORT=56379
+REDIS_PORT="${SERVICES_REDIS_PORT:-56379}"
 
 export DEBIAN_FRONTEND=noninteractive
 
