@@ -7,6 +7,9 @@ from marketplace.accounts.models import User
 from .models import ListingStatus, Need, ReviewEvent, Technology
 
 TECH_LIST_RELATED = ("organisation",)
+# The region filter value "aid" means the paired aid provinces (对口援藏: 北京, 江苏) together.
+AID_REGION_FILTER = "aid"
+AID_REGIONS = ("beijing", "jiangsu")
 
 
 def _with_vocab(qs: QuerySet, modes: str) -> QuerySet:
@@ -64,7 +67,9 @@ def _filter_common(qs, *, field, tag, status, region, q, organisation_id):
         qs = qs.filter(tags__code=tag)
     if status:
         qs = qs.filter(status=status)
-    if region:
+    if region == AID_REGION_FILTER:
+        qs = qs.filter(region__in=AID_REGIONS)
+    elif region:
         qs = qs.filter(region=region)
     if organisation_id:
         qs = qs.filter(organisation_id=organisation_id)
