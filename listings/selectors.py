@@ -114,7 +114,12 @@ def review_queue() -> dict:
     from marketplace.accounts.selectors import organisations_pending_verification
 
     return {
-        "technologies": _with_vocab(Technology.objects.pending_review(), "transfer_modes").order_by("submitted_at"),
+        "technologies": _with_vocab(Technology.objects.pending_review(), "transfer_modes")
+        .annotate(
+            ip_count=Count("ip_records"),
+            patent_count=Count("ip_records", filter=Q(ip_records__kind__in=["invention", "utility", "design"])),
+        )
+        .order_by("submitted_at"),
         "needs": _with_vocab(Need.objects.pending_review(), "desired_modes").order_by("submitted_at"),
         "organisations": organisations_pending_verification(),
     }
@@ -154,3 +159,9 @@ def organisation_listings(*, organisation_id: int) -> dict:
 
 
 __all__ = ["ListingStatus"]
+
+
+def review_history(*, limit: int = 30) -> QuerySet[ReviewEvent]:
+    """The latest moderation events (the bureau's review page)."""
+    events = ReviewEvent.objects.select_related("technology", "need", "organisation", "by")
+    return events.order_by("-at", "-id")[:limit]

@@ -23,3 +23,13 @@ def organisation_find(ref: str) -> Organisation | None:
     if ref.isdigit() and len(ref) < 18:
         return Organisation.objects.filter(pk=int(ref)).first()
     return Organisation.objects.filter(credit_code=ref.upper()).first() or Organisation.objects.filter(name=ref).first()
+
+
+def memberships_of(*, user: User) -> QuerySet[Membership]:
+    """The user's memberships with their organisations (the 我的机构 page)."""
+    return Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name")
+
+
+def organisation_members(*, organisation: Organisation) -> QuerySet[Membership]:
+    # "owner" sorts after "member", so descending puts the owners first.
+    return organisation.memberships.select_related("user").order_by("-role", "joined_at", "id")

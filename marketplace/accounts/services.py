@@ -89,6 +89,23 @@ def membership_add(*, organisation: Organisation, user: User, role: str, by: Use
     return membership
 
 
+@transaction.atomic
+def organisation_request_verification(*, organisation: Organisation, by: User) -> Organisation:
+    """After a refusal the owner corrects the organisation and asks the bureau again."""
+    from listings.models import ReviewEvent
+
+    require_owner(user=by, organisation=organisation)
+    if organisation.verification != Organisation.Verification.REJECTED:
+        raise ValidationError("只有未通过认证的机构可以重新申请认证")
+    organisation.full_clean()
+    organisation.verification = Organisation.Verification.PENDING
+    organisation.save(update_fields=["verification"])
+    ReviewEvent.objects.create(
+        organisation=organisation, by=by, action=ReviewEvent.Action.SUBMITTED, note="修改后重新申请认证"
+    )
+    return organisation
+
+
 def role_in(*, user: User, organisation: Organisation) -> str | None:
     if not user.is_authenticated:
         return None
