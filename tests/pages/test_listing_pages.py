@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -151,6 +153,23 @@ def test_the_list_pages_by_twenty_and_keeps_the_filters_in_the_links(client, uni
     assert set(page_titles(first)).isdisjoint(page_titles(second))
     assert "农业成果" not in page_titles(first) + page_titles(second)
     assert "?field=energy&amp;page=2" in first.content.decode()
+
+
+def test_the_lists_run_as_many_queries_for_twenty_listings_as_for_two(client, university, enterprise):
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    for _ in range(2):
+        TechnologyFactory(organisation=university)
+        NeedFactory(organisation=enterprise)
+    few = [queries(reverse("listings:technology_list")), queries(reverse("listings:need_list"))]
+    for _ in range(18):
+        TechnologyFactory(organisation=university)
+        NeedFactory(organisation=enterprise)
+    many = [queries(reverse("listings:technology_list")), queries(reverse("listings:need_list"))]
+    assert many == few
 
 
 @pytest.mark.parametrize("page", ["abc", "999", "-1"])
