@@ -1,5 +1,7 @@
 """Reads shared by pages and the API."""
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from marketplace.accounts.models import User
@@ -159,6 +161,32 @@ def organisation_listings(*, organisation_id: int) -> dict:
 
 
 __all__ = ["ListingStatus"]
+
+
+def _with_any_tag(qs: QuerySet, tags: Iterable[str]) -> QuerySet:
+    """Listings carrying at least one of the tags (a subquery, so no duplicate rows and no DISTINCT)."""
+    tags = [t for t in tags if t]
+    if not tags:
+        return qs
+    return qs.filter(pk__in=qs.model.objects.filter(tags__code__in=tags).values("pk"))
+
+
+def technology_list_for_api(*, user: User, tags: Iterable[str] = (), **filters) -> QuerySet[Technology]:
+    """technology_list as the user may see it, any-of tags, with everything the API shows prefetched."""
+    qs = technology_list(user=user, public_only=False, **filters)
+    return _with_any_tag(qs, tags).prefetch_related("ip_records", "attachments")
+
+
+def need_list_for_api(*, user: User, tags: Iterable[str] = (), **filters) -> QuerySet[Need]:
+    """need_list as the user may see it; like the public list, others' needs past their deadline are hidden
+    (visible_to alone would show them until the expiry sweep runs)."""
+    qs = need_list(user=user, public_only=False, **filters)
+    if not (user.is_authenticated and user.is_bureau):
+        stale = Need.objects.past_deadline()
+        if user.is_authenticated:
+            stale = stale.exclude(organisation__memberships__user=user)
+        qs = qs.exclude(pk__in=stale.values("pk"))
+    return _with_any_tag(qs, tags).prefetch_related("attachments")
 
 
 def review_history(*, limit: int = 30) -> QuerySet[ReviewEvent]:

@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Membership, Organisation, User
 
@@ -23,6 +23,23 @@ def organisation_find(ref: str) -> Organisation | None:
     if ref.isdigit() and len(ref) < 18:
         return Organisation.objects.filter(pk=int(ref)).first()
     return Organisation.objects.filter(credit_code=ref.upper()).first() or Organisation.objects.filter(name=ref).first()
+
+
+def organisation_list(
+    *, user: User, kind: str = "", region: str = "", verification: str = ""
+) -> QuerySet[Organisation]:
+    """Verified organisations for everyone, plus the user's own; every organisation for the bureau."""
+    qs = Organisation.objects.all()
+    if not (user.is_authenticated and user.is_bureau):
+        own = Organisation.objects.for_user(user).values("id")
+        qs = qs.filter(Q(verification=Organisation.Verification.VERIFIED) | Q(id__in=own))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if region:
+        qs = qs.filter(region=region)
+    if verification:
+        qs = qs.filter(verification=verification)
+    return qs.order_by("name")
 
 
 def memberships_of(*, user: User) -> QuerySet[Membership]:
