@@ -174,6 +174,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # No badge fetched from validator.swagger.io: the docs page makes no outside requests.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # A vocabulary used under several field names (maturity / min_maturity, kind of organisation and of IP
+    # record, …) gets one named component instead of colliding names.
+    "ENUM_NAME_OVERRIDES": {
+        "FieldEnum": "listings.vocab.Field",
+        "TagEnum": "listings.vocab.TagCode",
+        "TransferModeEnum": "listings.vocab.ModeCode",
+        "MaturityEnum": "listings.vocab.Maturity",
+        "IPKindEnum": "listings.vocab.IPKind",
+        "OrganisationKindEnum": "marketplace.accounts.models.Organisation.Kind",
+    },
 }
 
 LOGGING = {
