@@ -87,6 +87,17 @@ def test_outsiders_cannot_edit_a_need(client_for, seller, enterprise):
     assert need.title == "原需求"
 
 
+def test_moving_a_deadline_into_the_past_is_refused(client_for, buyer, enterprise):
+    need = NeedFactory(organisation=enterprise, status=ListingStatus.DRAFT, published_at=None)
+    before = need.deadline
+
+    response = client_for(buyer).patch(f"{URL}{need.pk}/", {"deadline": "2020-01-01"}, format="json")
+
+    assert response.status_code == 400 and "deadline" in response.json()
+    need.refresh_from_db()
+    assert need.deadline == before
+
+
 def test_a_need_goes_through_review_to_publication(client_for, anon, buyer, officer):
     created = client_for(buyer).post(URL, new_need(submit=True), format="json")
     assert created.status_code == 201 and created.json()["status"] == "pending"

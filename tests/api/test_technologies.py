@@ -148,6 +148,8 @@ def test_the_maturity_is_derived_from_the_trl_when_left_out(client_for, seller):
         ({"price_cny": "abc"}, "price_cny", ""),
         ({"trl": 12}, "trl", ""),
         ({"title": None}, "title", ""),
+        ({"organisation_id": 2**70}, "organisation_id", ""),
+        ({"organisation_id": "abc"}, "organisation_id", ""),
     ],
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(client_for, seller, changes, key, fragment):
@@ -417,6 +419,7 @@ def test_the_status_filter_shows_members_their_own_drafts_only(client_for, anon,
         ({"region": "mars"}, "mars"),
         ({"maturity": "ripe"}, "ripe"),
         ({"organisation": "abc"}, ""),
+        ({"organisation": str(2**70)}, ""),
         ({"q": "x" * 101}, ""),
         ({"q": "a\x00b"}, ""),
     ],
