@@ -1,7 +1,9 @@
 """The home page, the error pages and the health check."""
 
 import pytest
+from django.db import connection
 from django.template import loader
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from listings.models import ListingStatus
@@ -35,6 +37,20 @@ def test_home_shows_counts_and_the_latest_published_listings_but_not_drafts(clie
     assert "草稿中的成果" not in html and "待审核的需求" not in html
     assert "北京援藏" in html  # the aid-region badge
     assert "主办:拉萨市科学技术局" in html
+
+
+def test_the_home_page_costs_the_same_queries_for_few_or_many_listings(client):
+    def queries_for_home() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("home")).status_code == 200
+        return len(captured.captured_queries)
+
+    TechnologyFactory()
+    NeedFactory()
+    with_one = queries_for_home()
+    TechnologyFactory.create_batch(5, organisation=OrganisationFactory(region="beijing"))
+    NeedFactory.create_batch(5)
+    assert queries_for_home() == with_one
 
 
 def test_the_shell_shows_login_for_visitors_and_a_logout_form_for_users(client, seller):

@@ -1,6 +1,8 @@
 """The bureau's review queue."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from listings.models import IPRecord, ListingStatus, ReviewEvent
@@ -156,3 +158,22 @@ def test_rejecting_an_organisation_needs_a_reason(client, officer, pending_organ
     client.post(url, {"action": "verify"})
     pending_organisation.refresh_from_db()
     assert pending_organisation.verification == Organisation.Verification.REJECTED
+
+
+def test_the_queue_costs_the_same_queries_for_one_item_or_many(client, officer, university):
+    def add_one_of_each():
+        TechnologyFactory(organisation=university, status=ListingStatus.PENDING, published_at=None)
+        NeedFactory(status=ListingStatus.PENDING, published_at=None)
+        OrganisationFactory(verification="pending", verified_at=None)
+
+    def queries_for_the_queue() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("review:queue")).status_code == 200
+        return len(captured.captured_queries)
+
+    client.force_login(officer)
+    add_one_of_each()
+    with_one = queries_for_the_queue()
+    for _ in range(5):
+        add_one_of_each()
+    assert queries_for_the_queue() == with_one
