@@ -101,6 +101,8 @@ def _set_ip_records(technology: Technology, ip_records: Iterable[dict]) -> None:
             except ValueError as exc:
                 raise ValidationError({"ip_records": str(exc)}) from exc
         ip.full_clean(exclude=["technology"])
+        if ip.number and any(other.number == ip.number for other in rows):
+            raise ValidationError({"ip_records": f"编号 {ip.number} 重复填写"})
         rows.append(ip)
     IPRecord.objects.bulk_create(rows)
 
@@ -142,6 +144,7 @@ def technology_update(
     tags: Iterable[str] | None = None,
     transfer_modes: Iterable[str] | None = None,
     ip_records: Iterable[dict] | None = None,
+    submit: bool = False,
     **data,
 ) -> Technology:
     _require_editor(listing=technology, by=by)
@@ -158,6 +161,8 @@ def technology_update(
         technology.transfer_modes.set(TransferMode.objects.filter(code__in=list(transfer_modes)))
     if ip_records is not None:
         _set_ip_records(technology, ip_records)
+    if submit and technology.status != ListingStatus.PENDING:
+        listing_submit(listing=technology, by=by)
     return technology
 
 
@@ -191,6 +196,7 @@ def need_update(
     by: User,
     tags: Iterable[str] | None = None,
     desired_modes: Iterable[str] | None = None,
+    submit: bool = False,
     **data,
 ) -> Need:
     _require_editor(listing=need, by=by)
@@ -205,6 +211,8 @@ def need_update(
         need.tags.set(Tag.objects.filter(code__in=list(tags)))
     if desired_modes is not None:
         need.desired_modes.set(TransferMode.objects.filter(code__in=list(desired_modes)))
+    if submit and need.status != ListingStatus.PENDING:
+        listing_submit(listing=need, by=by)
     return need
 
 
@@ -304,19 +312,39 @@ def technology_add_image(*, technology: Technology, upload, by: User, caption: s
         caption=caption,
         position=technology.images.count(),
     )
-    image.image.save(processed.name, processed.original, save=False)
-    image.thumb_320.save(processed.thumb_name(320), processed.thumbs[320], save=False)
-    image.thumb_960.save(processed.thumb_name(960), processed.thumbs[960], save=False)
-    image.save()
+    image.full_clean(exclude=["image", "thumb_320", "thumb_960"])
+    _save_with_files(
+        image,
+        [
+            (image.image, processed.name, processed.original),
+            (image.thumb_320, processed.thumb_name(320), processed.thumbs[320]),
+            (image.thumb_960, processed.thumb_name(960), processed.thumbs[960]),
+        ],
+    )
     return image
+
+
+def _save_with_files(instance, files) -> None:
+    """Write the files, then the row; if anything fails, remove the files written so far."""
+    written = []
+    try:
+        for field_file, name, content in files:
+            field_file.save(name, content, save=False)
+            written.append(field_file)
+        instance.save()
+    except BaseException:
+        for field_file in written:
+            field_file.delete(save=False)
+        raise
 
 
 @transaction.atomic
 def technology_remove_image(*, image: TechnologyImage, by: User) -> None:
     _require_editor(listing=image.technology, by=by)
-    for f in (image.image, image.thumb_320, image.thumb_960):
-        f.delete(save=False)
+    files = [f for f in (image.image, image.thumb_320, image.thumb_960) if f]
     image.delete()
+    # Files go only once the row is gone for good.
+    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
 
 
 @transaction.atomic
@@ -327,8 +355,8 @@ def listing_add_attachment(*, listing: Listing, upload, by: User) -> Attachment:
         raise ValidationError(f"最多上传 {MAX_ATTACHMENTS} 个附件")
     name = uploads.validate_pdf(upload)
     attachment = Attachment(name=name, size=upload.size, **_event_kwargs(listing))
-    attachment.file.save(uploads.safe_name(name, "pdf"), upload, save=False)
-    attachment.save()
+    attachment.full_clean(exclude=["file"])
+    _save_with_files(attachment, [(attachment.file, uploads.safe_name(name, "pdf"), upload)])
     return attachment
 
 

@@ -31,6 +31,9 @@ def organisation_create(
     contact_phone: str = "",
 ) -> Organisation:
     """A new organisation awaits the bureau's verification; its creator is its owner."""
+    if kind == Organisation.Kind.BUREAU and not owner.is_superuser:
+        # Bureau membership grants review rights: such accounts are opened by the platform admin only.
+        raise ValidationError({"kind": "科技主管部门账户由平台管理员开设,不能自行注册"})
     organisation = Organisation(
         name=name.strip(),
         kind=kind,
@@ -47,14 +50,37 @@ def organisation_create(
     return organisation
 
 
+# What an owner may change; kind, code and verification are the bureau's facts.
+ORGANISATION_EDITABLE = ("name", "region", "province", "description", "website", "contact_phone")
+# Changing these makes the bureau look again: they decide aid statistics and who the seller is.
+ORGANISATION_REVERIFY = ("name", "region", "province")
+
+
 @transaction.atomic
 def organisation_update(*, organisation: Organisation, by: User, **changes) -> Organisation:
     require_owner(user=by, organisation=organisation)
-    for name, value in changes.items():
-        setattr(organisation, name, value)
+    editable = set(ORGANISATION_EDITABLE)
+    if not organisation.is_verified:
+        # Until the bureau has verified them, kind and code may still be corrected.
+        editable |= {"kind", "credit_code"}
+    if changes.get("kind") == Organisation.Kind.BUREAU and organisation.kind != Organisation.Kind.BUREAU:
+        raise ValidationError({"kind": "科技主管部门账户由平台管理员开设,不能自行注册"})
+    unknown = set(changes) - editable
+    if unknown:
+        raise ValidationError(f"这些信息不能由机构自行修改:{', '.join(sorted(unknown))}")
+    changed = {name for name, value in changes.items() if getattr(organisation, name) != value}
+    for name in changed:
+        setattr(organisation, name, normalise(changes[name]) if name == "credit_code" else changes[name])
     organisation.full_clean()
+    if (
+        changed & set(ORGANISATION_REVERIFY)
+        and organisation.is_verified
+        and organisation.kind != Organisation.Kind.BUREAU
+    ):
+        organisation.verification = Organisation.Verification.PENDING
+        organisation.verification_note = "机构名称或地区已变更,待重新认证"
     organisation.save()
-    if "region" in changes:
+    if "region" in changed:
         # Listings carry their organisation's region for filters and facets.
         organisation.technologys.update(region=organisation.region)
         organisation.needs.update(region=organisation.region)

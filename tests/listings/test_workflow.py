@@ -165,3 +165,43 @@ def test_the_expire_needs_command_sweeps_past_deadlines(enterprise):
     call_command("expire_needs", stdout=out)
     assert "1 条" in out.getvalue()
     assert Need.objects.filter(status=ListingStatus.EXPIRED).count() == 1
+
+
+def test_duplicate_ip_numbers_are_a_validation_error_not_a_crash(seller, university):
+    with pytest.raises(ValidationError, match="重复"):
+        services.technology_create(
+            organisation=university,
+            by=seller,
+            transfer_modes=["license"],
+            ip_records=[
+                {"kind": "software", "number": "2023SR0123456"},
+                {"kind": "software", "number": "2023SR0123456"},
+            ],
+            **TECH,
+        )
+    assert not Technology.objects.exists()
+
+
+def test_a_returned_technology_can_be_edited_and_resubmitted_in_one_step(seller, university, officer):
+    tech = TechnologyFactory(organisation=university, status=ListingStatus.RETURNED)
+    services.technology_update(technology=tech, by=seller, summary="补充了应用案例", submit=True)
+    tech.refresh_from_db()
+    assert tech.status == ListingStatus.PENDING
+
+
+def test_an_overlong_caption_is_refused_before_any_file_is_written(seller, university, settings):
+    import io
+    import os
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(buf, "PNG")
+    tech = TechnologyFactory(organisation=university)
+    upload = SimpleUploadedFile("a.png", buf.getvalue(), content_type="image/png")
+    with pytest.raises(ValidationError):
+        services.technology_add_image(technology=tech, upload=upload, by=seller, caption="长" * 200)
+    assert not tech.images.exists()
+    media = settings.MEDIA_ROOT
+    assert not os.path.exists(media) or not any(files for _, _, files in os.walk(media))
