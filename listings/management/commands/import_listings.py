@@ -28,16 +28,18 @@ class Command(BaseCommand):
 
         # tqdm redraws a line with \r; Django's OutputWrapper would append a newline to every write.
         stream = getattr(self.stderr, "_out", self.stderr)
-        with tqdm(
-            total=0, unit="行", file=stream, desc="校验", mininterval=0.2, disable=options["verbosity"] < 1
-        ) as bar:
+        bars: list[tqdm] = []
 
-            def progress(processed: int, total: int) -> None:
-                if bar.total != total:
-                    bar.total = total
-                bar.update(processed - bar.n)
+        def progress(processed: int, total: int) -> None:
+            if not bars:  # the total is known once the file is read
+                bars.append(tqdm(total=total, unit="行", desc="校验", file=stream, disable=options["verbosity"] < 1))
+            bars[0].update(processed - bars[0].n)
 
+        try:
             result = import_listings(file, kind=kind, organisation=organisation, dry_run=dry_run, progress=progress)
+        finally:
+            for bar in bars:
+                bar.close()
 
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(f"注意:{warning}"))
