@@ -10,6 +10,8 @@
 # SERVICES_PG_PORT / SERVICES_REDIS_PORT move the ports (default 55432 / 56379).
 # Adding a service: write <name>_up, <name>_down, <name>_status and <name>_env below,
 # and add <name> to SERVICES. Nothing else in this file needs to change.
+# OPTIONAL_SERVICES are known but run only when named: opensearch (HTTP 59200, moved
+# by SERVICES_OPENSEARCH_PORT; see docs/opensearch.md).
 set -euo pipefail
 
 PROJECT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -18,6 +20,8 @@ TIMEOUT="${SERVICES_TIMEOUT:-60}" # seconds to wait for a server to answer
 
 # Start order; `down` walks it backwards.
 SERVICES=(postgres redis)
+# Known but left out of the default set: started only when named, e.g. `up opensearch`.
+OPTIONAL_SERVICES=(opensearch)
 
 # The ports can be moved, e.g. to run a second checkout's servers beside the first.
 PG_PORT="${SERVICES_PG_PORT:-55432}"
@@ -333,6 +337,139 @@ redis_env() {
 	echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
 }
 
+# --------------------------------------------------------------------------- OpenSearch
+# One node assembled from Maven Central jars by scripts/opensearch (see docs/opensearch.md).
+# Optional: started only when named (`scripts/services.sh up opensearch`). Every start
+# wipes the node's data: it is a clean node for tests, not a store.
+
+OS_PORT="${SERVICES_OPENSEARCH_PORT:-59200}"
+OS_TRANSPORT_PORT="${SERVICES_OPENSEARCH_TRANSPORT_PORT:-59300}"
+OS_HEAP="${SERVICES_OPENSEARCH_HEAP:-512m}"
+OS_SRC="$PROJECT/scripts/opensearch"
+OS_HOME="$STATE/opensearch"
+OS_NODE="$OS_HOME/node" # path.home: config, data, logs
+OS_LOG="$OS_HOME/opensearch.log"
+OS_BUILD_LOG="$OS_HOME/build.log"
+OS_MAIN=marketplace.opensearch.Launcher
+
+# Answers as the marketplace-test node (not through a pipe to grep -q: with pipefail,
+# curl's SIGPIPE would fail it now and then).
+os_answers() {
+	local body
+	body="$(curl -fsS -m 3 "http://127.0.0.1:$OS_PORT/" 2>/dev/null)" || return 1
+	[[ $body == *'"cluster_name" : "marketplace-test"'* ]]
+}
+os_healthy() { curl -fsS -m 35 "http://127.0.0.1:$OS_PORT/_cluster/health?wait_for_status=yellow&timeout=30s" >/dev/null 2>&1; }
+# Ours: a java process running the launcher on this checkout's node directory.
+os_ours() {
+	local pid
+	pid="$(pid_of opensearch)"
+	pid_is "$pid" java || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$OS_MAIN $OS_NODE "
+}
+
+# Build the launcher when target/ is missing or older than its sources (Maven's own
+# repository, ~/.m2, caches the jars).
+os_build() {
+	local stamp="$OS_SRC/target/.built"
+	if [ -f "$stamp" ] && [ -z "$(find "$OS_SRC/pom.xml" "$OS_SRC/src" -newer "$stamp" -print -quit)" ]; then
+		return 0
+	fi
+	command -v java >/dev/null || apt_install openjdk-17-jdk-headless
+	command -v mvn >/dev/null || apt_install maven
+	log "opensearch: building the launcher with Maven (log: $OS_BUILD_LOG)"
+	rm -rf "$OS_SRC/target"
+	mvn -B -q -f "$OS_SRC/pom.xml" package dependency:copy-dependencies >"$OS_BUILD_LOG" 2>&1 || {
+		tail -n 30 "$OS_BUILD_LOG" >&2
+		die "opensearch: the Maven build failed (log: $OS_BUILD_LOG)"
+	}
+	touch "$stamp"
+}
+
+# Healthy, or fail early when the JVM has died.
+os_wait() {
+	local pid="$1" deadline=$((SECONDS + TIMEOUT))
+	until os_answers && os_healthy; do
+		pid_is "$pid" java || return 1
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.3
+	done
+}
+
+opensearch_up() {
+	if os_ours && os_answers; then
+		log "opensearch: already running (pid $(pid_of opensearch)) on 127.0.0.1:$OS_PORT"
+		return 0
+	fi
+	command -v curl >/dev/null || apt_install curl
+	if os_answers; then
+		log "opensearch: 127.0.0.1:$OS_PORT is served by a node this checkout did not start; using it"
+		return 0
+	fi
+	port_busy "$OS_PORT" && die "opensearch: port $OS_PORT is taken by something that is not the marketplace-test node"
+	port_busy "$OS_TRANSPORT_PORT" && die "opensearch: transport port $OS_TRANSPORT_PORT is taken"
+	mkdir -p "$OS_HOME"
+	os_build
+
+	# A node of ours that does not answer: stop it before wiping its data.
+	if os_ours; then opensearch_down; fi
+	rm -rf "$OS_NODE" "$STATE/opensearch.pid"
+	mkdir -p "$OS_NODE"
+	log "opensearch: starting on 127.0.0.1:$OS_PORT (transport $OS_TRANSPORT_PORT, heap $OS_HEAP)"
+	# setsid: the node must outlive this script and not get the caller's Ctrl-C.
+	(
+		cd "$OS_HOME"
+		exec setsid java -Xms"$OS_HEAP" -Xmx"$OS_HEAP" -XX:+ExitOnOutOfMemoryError \
+			-Dfile.encoding=UTF-8 -Djava.locale.providers=SPI,COMPAT \
+			-Dlauncher.pidfile="$STATE/opensearch.pid" \
+			-cp "$OS_SRC/target/classes:$OS_SRC/target/dependency/*" \
+			"$OS_MAIN" "$OS_NODE" "http.port=$OS_PORT" "transport.port=$OS_TRANSPORT_PORT" \
+			</dev/null >"$OS_LOG" 2>&1
+	) &
+	wait_until 10 test -s "$STATE/opensearch.pid" || die "opensearch: the launcher wrote no pid file (log: $OS_LOG)"
+	if ! os_wait "$(pid_of opensearch)"; then
+		tail -n 30 "$OS_LOG" >&2 || true
+		die "opensearch: the node did not become healthy within ${TIMEOUT}s (log: $OS_LOG)"
+	fi
+	log "opensearch: started (pid $(pid_of opensearch))"
+}
+
+opensearch_down() {
+	local pid
+	pid="$(pid_of opensearch)"
+	if ! os_ours; then
+		rm -f "$STATE/opensearch.pid"
+		log "opensearch: not running from this checkout"
+		return 0
+	fi
+	log "opensearch: stopping (pid $pid)"
+	kill -TERM "$pid"
+	if ! wait_until "$TIMEOUT" pid_gone "$pid"; then
+		log "opensearch: pid $pid ignored SIGTERM for ${TIMEOUT}s; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait_until 10 pid_gone "$pid" || die "opensearch (pid $pid) did not stop"
+	fi
+	rm -f "$STATE/opensearch.pid"
+}
+
+opensearch_status() {
+	if os_ours && os_answers; then
+		echo "opensearch  up    127.0.0.1:$OS_PORT  pid $(pid_of opensearch)  home $OS_NODE"
+	elif os_answers; then
+		echo "opensearch  up    127.0.0.1:$OS_PORT  (not started by this checkout)"
+	elif os_ours; then
+		echo "opensearch  DOWN  pid $(pid_of opensearch) is alive but does not answer (log: $OS_LOG)"
+		return 1
+	else
+		echo "opensearch  down"
+		return 1
+	fi
+}
+
+opensearch_env() {
+	echo "export SEARCH_URL=http://127.0.0.1:$OS_PORT"
+}
+
 # --------------------------------------------------------------------------- dispatch
 
 # Prefer the newest server's client tools (pg_isready, psql) when they are installed.
@@ -341,7 +478,7 @@ pg_find_bin && export PATH="$PG_BIN:$PATH" || true
 usage() {
 	echo "usage: $0 {up|down|status|env} [$(
 		IFS='|'
-		echo "${SERVICES[*]}"
+		echo "${SERVICES[*]}|${OPTIONAL_SERVICES[*]}"
 	)...]" >&2
 	exit 2
 }
@@ -353,7 +490,8 @@ main() {
 	local selected=("$@")
 	[ ${#selected[@]} -gt 0 ] || selected=("${SERVICES[@]}")
 	for svc in "${selected[@]}"; do
-		[[ " ${SERVICES[*]} " == *" $svc "* ]] || die "unknown service '$svc' (known: ${SERVICES[*]})"
+		[[ " ${SERVICES[*]} ${OPTIONAL_SERVICES[*]} " == *" $svc "* ]] ||
+			die "unknown service '$svc' (known: ${SERVICES[*]} ${OPTIONAL_SERVICES[*]})"
 	done
 
 	case "$cmd" in
@@ -364,6 +502,12 @@ main() {
 		;;
 	down)
 		local i
+		# Unnamed, an optional service goes down too when this checkout started it (make clean).
+		if [ $# -eq 0 ]; then
+			for svc in "${OPTIONAL_SERVICES[@]}"; do
+				if [ -f "$STATE/$svc.pid" ]; then selected+=("$svc"); fi
+			done
+		fi
 		for ((i = ${#selected[@]} - 1; i >= 0; i--)); do "${selected[i]}_down"; done
 		;;
 	status)
