@@ -92,6 +92,11 @@ def organisation_verify(*, organisation: Organisation, by: User, approve: bool, 
     from listings.models import ReviewEvent
 
     require_bureau(by)
+    if organisation.verification != Organisation.Verification.PENDING:
+        # A second officer (or a double click) must not overwrite a decision already taken.
+        raise ValidationError(
+            f"机构「{organisation.name}」已处理({organisation.get_verification_display()}),无需重复审核"
+        )
     if not approve and not note.strip():
         raise ValidationError({"note": "未通过认证时请填写原因"})
     organisation.verification = Organisation.Verification.VERIFIED if approve else Organisation.Verification.REJECTED

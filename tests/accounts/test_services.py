@@ -55,3 +55,13 @@ def test_an_unverified_organisation_may_correct_its_code_but_never_become_the_bu
     assert organisation.credit_code == code
     with pytest.raises(ValidationError, match="管理员"):
         services.organisation_update(organisation=organisation, by=owner, kind="bureau")
+
+
+def test_a_decided_verification_is_not_overwritten(officer):
+    from tests.factories import OrganisationFactory
+
+    organisation = OrganisationFactory(verification="verified")
+    with pytest.raises(ValidationError, match="已处理"):
+        services.organisation_verify(organisation=organisation, by=officer, approve=False, note="重复")
+    organisation.refresh_from_db()
+    assert organisation.is_verified
