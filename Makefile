@@ -42,7 +42,7 @@ eval "$$($(SERVICES) env)" && MARKETPLACE_PROFILE=cluster $(PYTEST) $(PYTEST_ARG
 $(call pytest_verdict,cluster)
 endef
 
-.PHONY: help venv run test test-embedded test-cluster lint fmt services-up services-down \
+.PHONY: bench help venv run test test-embedded test-cluster lint fmt services-up services-down \
 	services-status migrations-check clean
 
 help:
@@ -51,6 +51,7 @@ help:
 	@echo "make test-embedded     SQLite and in-memory layer only"
 	@echo "make test-cluster      PostgreSQL + Redis on loopback (started by scripts/services.sh)"
 	@echo "make lint | fmt        ruff check and format check | apply ruff fixes and format"
+	@echo "make bench             quick benchmarks (bench/*.py --quick); each prints JSON as its last line"
 	@echo "make migrations-check  fail when models changed without a migration"
 	@echo "make services-up | services-down | services-status"
 	@echo "make clean             stop services, remove var/ and $(VENV)"
@@ -74,6 +75,7 @@ $(STAMP): requirements.txt | $(PYTHON)
 run: venv
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py load_demo
+	$(PYTHON) manage.py expire_needs
 	@$(PYTHON) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
@@ -123,3 +125,8 @@ services-status:
 clean:
 	-$(SERVICES) down
 	rm -rf var $(VENV)
+
+# ---------------------------------------------------------------- benchmarks
+
+bench: venv
+	$(PYTHON) bench/import.py --quick
