@@ -13,6 +13,7 @@ from marketplace.accounts.selectors import organisations_of
 from .models import IPRecord, Need, Technology
 from .patents import parse_patent_number
 from .selectors import AID_REGION_FILTER
+from .services import NEED_FIELDS, TECHNOLOGY_FIELDS
 from .vocab import County, Field, IPKind, Maturity, ModeCode, PriceKind, TagCode, label_to_code
 
 PATENT_KINDS = (IPKind.INVENTION, IPKind.UTILITY, IPKind.DESIGN)
@@ -230,19 +231,8 @@ class TechnologyForm(_OrganisationMixin, _Form):
         return kwargs
 
 
-TECHNOLOGY_FORM_FIELDS = (
-    "title",
-    "summary",
-    "description",
-    "benefits",
-    "keywords",
-    "field",
-    "maturity",
-    "trl",
-    "price_kind",
-    "price_cny",
-    "price_max_cny",
-)
+# The form edits exactly what the service accepts.
+TECHNOLOGY_FORM_FIELDS = TECHNOLOGY_FIELDS
 # Service error keys that are shown on a differently named form field.
 TECHNOLOGY_ERROR_ALIASES = {"ip_records": "patent_numbers"}
 
@@ -349,7 +339,7 @@ class NeedForm(_OrganisationMixin, _Form):
         }
 
 
-NEED_FORM_FIELDS = ("title", "description", "field", "budget_cny", "county", "min_maturity", "deadline")
+NEED_FORM_FIELDS = NEED_FIELDS
 
 
 class ImageUploadForm(_Form):
