@@ -152,12 +152,18 @@ def technology_edit(request, pk: int):
         request.POST if _is_post(request) else None,
         user=request.user,
         with_organisation=False,
-        with_submit=False,
+        # A published listing goes back to review by itself; a draft or returned one may be sent now.
+        with_submit=not was_published,
         initial=TechnologyForm.initial_for(technology),
     )
     if _is_post(request) and form.is_valid():
         try:
-            services.technology_update(technology=technology, by=request.user, **form.service_kwargs())
+            services.technology_update(
+                technology=technology,
+                by=request.user,
+                submit=form.cleaned_data.get("submit", False),
+                **form.service_kwargs(),
+            )
         except ValidationError as exc:
             add_service_errors(form, exc, TECHNOLOGY_ERROR_ALIASES)
         else:
@@ -312,12 +318,15 @@ def need_edit(request, pk: int):
         request.POST if _is_post(request) else None,
         user=request.user,
         with_organisation=False,
-        with_submit=False,
+        # A published listing goes back to review by itself; a draft or returned one may be sent now.
+        with_submit=not was_published,
         initial=NeedForm.initial_for(need),
     )
     if _is_post(request) and form.is_valid():
         try:
-            services.need_update(need=need, by=request.user, **form.service_kwargs())
+            services.need_update(
+                need=need, by=request.user, submit=form.cleaned_data.get("submit", False), **form.service_kwargs()
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

@@ -606,3 +606,18 @@ def test_a_need_attachment_through_the_page(client, buyer, enterprise):
     response = client.post(url, {"file": SimpleUploadedFile("需求.pdf", b"%PDF-1.4\nno end")})
     assert "不完整" in " ".join(response.context["form"].errors["file"])
     assert not need.attachments.exists()
+
+
+def test_a_returned_technology_is_corrected_and_resubmitted_from_the_edit_form(client, seller, university):
+    from listings.models import ListingStatus
+
+    tech = TechnologyFactory(organisation=university, status=ListingStatus.RETURNED, review_note="补充专利号")
+    client.force_login(seller)
+    page = client.get(reverse("listings:technology_edit", args=[tech.pk]))
+    assert "submit" in page.context["form"].fields
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    data.update(tags=["agri_pastoral"], transfer_modes=["transfer"], submit="on", summary="补充了专利号与应用案例")
+    response = client.post(reverse("listings:technology_edit", args=[tech.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    tech.refresh_from_db()
+    assert tech.status == ListingStatus.PENDING and tech.summary == "补充了专利号与应用案例"
