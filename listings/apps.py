@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ListingsConfig(AppConfig):
     name = "listings"
-    verbose_name = "科技成果与技术需求"
+    verbose_name = _("科技成果与技术需求")

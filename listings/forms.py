@@ -150,7 +150,7 @@ class TechnologyForm(_OrganisationMixin, _Form):
     other_ip = forms.CharField(
         label=_("其他知识产权"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "软件著作权: 高原牧场监测系统 V1.0 / 2021SR0123456"}),
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("软件著作权: 高原牧场监测系统 V1.0 / 2021SR0123456")}),
         help_text=_(
             "每行一项,格式「类型: 名称 / 编号」,编号可省略。类型:软件著作权、集成电路布图设计、"
             "植物新品种权、生物医药新品种、技术秘密"

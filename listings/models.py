@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.accounts.models import Organisation
@@ -207,9 +207,12 @@ class Technology(Listing):
 
 
 def _yuan(amount: Decimal) -> str:
-    if amount >= 10000 and amount % 100 == 0:
+    chinese = (translation.get_language() or settings.LANGUAGE_CODE).startswith("zh")
+    if chinese and amount >= 10000 and amount % 100 == 0:
         wan = (amount / 10000).normalize()
         return f"¥{wan:f} 万"
+    if not chinese and amount % 1 == 0:
+        return f"¥{amount:,.0f}"  # English has no 万: ¥500,000
     return f"¥{amount:,.2f}"
 
 

@@ -6,6 +6,8 @@
 
 import re
 
+from django.utils.translation import gettext as _
+
 from .vocab import IPKind
 
 _PATTERN = re.compile(r"^(?:ZL|CN)?\s*(\d{8}|\d{12})\s*\.?\s*([\dX])$")
@@ -25,18 +27,21 @@ def check_digit(digits: str) -> str:
 
 
 def parse_patent_number(text: str) -> tuple[str, str]:
-    """Return (normalised 'ZL…' number, IP kind) or raise ValueError with a Chinese reason."""
+    """Return (normalised 'ZL…' number, IP kind) or raise ValueError with a reason in the active language."""
     raw = (text or "").strip().upper().replace(" ", "")
     match = _PATTERN.match(raw)
     if not match:
-        raise ValueError(f"专利号「{text}」格式不正确,应如 ZL201710601862.3")
+        raise ValueError(_("专利号「%(number)s」格式不正确,应如 ZL201710601862.3") % {"number": text})
     digits, check = match.groups()
     type_digit = digits[4] if len(digits) == 12 else digits[2]
     if type_digit not in _TYPE_KIND:
-        raise ValueError(f"专利号「{text}」的类型位 {type_digit} 无效(1发明、2实用新型、3外观设计、8/9 PCT)")
+        raise ValueError(
+            _("专利号「%(number)s」的类型位 %(digit)s 无效(1发明、2实用新型、3外观设计、8/9 PCT)")
+            % {"number": text, "digit": type_digit}
+        )
     expected = check_digit(digits)
     if check != expected:
-        raise ValueError(f"专利号「{text}」校验位错误:应为 {expected}")
+        raise ValueError(_("专利号「%(number)s」校验位错误:应为 %(expected)s") % {"number": text, "expected": expected})
     return f"ZL{digits}.{check}", _TYPE_KIND[type_digit]
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from marketplace.accounts.models import Organisation, User
 from marketplace.accounts.services import require_bureau, require_member
@@ -61,7 +62,7 @@ def _require_editor(*, listing: Listing, by: User) -> None:
 
 def _check_publishable_organisation(organisation: Organisation) -> None:
     if not organisation.is_verified:
-        raise ValidationError("机构尚未通过科技局认证,暂不能提交发布")
+        raise ValidationError(_("机构尚未通过科技局认证,暂不能提交发布"))
 
 
 def _apply(instance, fields: Iterable[str], data: dict) -> None:
@@ -102,7 +103,7 @@ def _set_ip_records(technology: Technology, ip_records: Iterable[dict]) -> None:
                 raise ValidationError({"ip_records": str(exc)}) from exc
         ip.full_clean(exclude=["technology"])
         if ip.number and any(other.number == ip.number for other in rows):
-            raise ValidationError({"ip_records": f"编号 {ip.number} 重复填写"})
+            raise ValidationError({"ip_records": _("编号 %(number)s 重复填写") % {"number": ip.number}})
         rows.append(ip)
     IPRecord.objects.bulk_create(rows)
 
@@ -126,7 +127,7 @@ def technology_create(
     technology.full_clean()
     modes = list(transfer_modes)
     if not modes:
-        raise ValidationError({"transfer_modes": "请至少选择一种转化方式"})
+        raise ValidationError({"transfer_modes": _("请至少选择一种转化方式")})
     technology.save()
     technology.tags.set(Tag.objects.filter(code__in=list(tags)))
     technology.transfer_modes.set(TransferMode.objects.filter(code__in=modes))
@@ -152,7 +153,7 @@ def technology_update(
     _apply(technology, TECHNOLOGY_FIELDS, data)
     technology.full_clean()
     if transfer_modes is not None and not list(transfer_modes):
-        raise ValidationError({"transfer_modes": "请至少选择一种转化方式"})
+        raise ValidationError({"transfer_modes": _("请至少选择一种转化方式")})
     _back_to_review_if_public(technology, by)
     technology.save()
     if tags is not None:
@@ -218,12 +219,12 @@ def need_update(
 
 def _check_deadline(need: Need) -> None:
     if need.deadline and need.deadline < timezone.localdate():
-        raise ValidationError({"deadline": "截止日期不能早于今天"})
+        raise ValidationError({"deadline": _("截止日期不能早于今天")})
 
 
 def _require_editable(listing: Listing) -> None:
     if listing.status not in EDITABLE_STATUSES:
-        raise ValidationError(f"「{listing.get_status_display()}」状态下不能修改")
+        raise ValidationError(_("「%(status)s」状态下不能修改") % {"status": listing.get_status_display()})
 
 
 def _back_to_review_if_public(listing: Listing, by: User) -> None:
@@ -240,7 +241,7 @@ def listing_submit(*, listing: Listing, by: User) -> Listing:
     _require_editor(listing=listing, by=by)
     _check_publishable_organisation(listing.organisation)
     if listing.status not in (ListingStatus.DRAFT, ListingStatus.RETURNED, ListingStatus.WITHDRAWN):
-        raise ValidationError(f"「{listing.get_status_display()}」状态下不能提交审核")
+        raise ValidationError(_("「%(status)s」状态下不能提交审核") % {"status": listing.get_status_display()})
     if isinstance(listing, Need):
         _check_deadline(listing)
     listing.status = ListingStatus.PENDING
@@ -255,10 +256,10 @@ def listing_review(*, listing: Listing, by: User, approve: bool, note: str = "")
     """The bureau approves a pending listing, or returns it with a reason."""
     require_bureau(by)
     if listing.status != ListingStatus.PENDING:
-        raise ValidationError("只能审核待审核状态的条目")
+        raise ValidationError(_("只能审核待审核状态的条目"))
     note = note.strip()
     if not approve and not note:
-        raise ValidationError({"note": "退回时请填写原因"})
+        raise ValidationError({"note": _("退回时请填写原因")})
     if approve:
         listing.status = ListingStatus.PUBLISHED
         listing.published_at = listing.published_at or timezone.now()
@@ -279,7 +280,7 @@ def listing_review(*, listing: Listing, by: User, approve: bool, note: str = "")
 def listing_withdraw(*, listing: Listing, by: User, note: str = "") -> Listing:
     _require_editor(listing=listing, by=by)
     if listing.status in (ListingStatus.WITHDRAWN, ListingStatus.TRANSFERRED, ListingStatus.RESOLVED):
-        raise ValidationError(f"「{listing.get_status_display()}」状态下不能撤回")
+        raise ValidationError(_("「%(status)s」状态下不能撤回") % {"status": listing.get_status_display()})
     listing.status = ListingStatus.WITHDRAWN
     listing.save(update_fields=["status", "updated_at"])
     ReviewEvent.objects.create(action=ReviewEvent.Action.WITHDRAWN, by=by, note=note, **_event_kwargs(listing))
@@ -303,7 +304,7 @@ def technology_add_image(*, technology: Technology, upload, by: User, caption: s
     """Validate an uploaded image (Pillow), strip EXIF, store it with 320/960 px WebP thumbnails."""
     _require_editor(listing=technology, by=by)
     if technology.images.count() >= MAX_IMAGES:
-        raise ValidationError(f"每项成果最多上传 {MAX_IMAGES} 张图片")
+        raise ValidationError(_("每项成果最多上传 %(max)d 张图片") % {"max": MAX_IMAGES})
     processed = uploads.process_image(upload)
     image = TechnologyImage(
         technology=technology,
@@ -352,7 +353,7 @@ def listing_add_attachment(*, listing: Listing, upload, by: User) -> Attachment:
     """PDF only, checked by content; at most 20 MB."""
     _require_editor(listing=listing, by=by)
     if listing.attachments.count() >= MAX_ATTACHMENTS:
-        raise ValidationError(f"最多上传 {MAX_ATTACHMENTS} 个附件")
+        raise ValidationError(_("最多上传 %(max)d 个附件") % {"max": MAX_ATTACHMENTS})
     name = uploads.validate_pdf(upload)
     attachment = Attachment(name=name, size=upload.size, **_event_kwargs(listing))
     attachment.full_clean(exclude=["file"])

@@ -1,7 +1,7 @@
 """Validation and processing of uploaded images and PDFs.
 
 Images: JPEG/PNG/WebP only (by content), ≤ IMAGE_MAX_BYTES and ≤ IMAGE_MAX_PIXELS; decompression
-bombs, truncated files and non-images are refused with a ValidationError in Chinese. The stored
+bombs, truncated files and non-images are refused with a ValidationError in the active language. The stored
 original is re-encoded from its pixels (so EXIF and other metadata are gone, orientation applied),
 and WebP thumbnails are made for each size in IMAGE_THUMB_SIZES.
 PDFs: ≤ PDF_MAX_BYTES, recognised by their %PDF- header and %%EOF trailer, whatever the name.
@@ -17,6 +17,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageFile, ImageOps
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -38,14 +39,17 @@ class ProcessedImage:
 def _read(upload, limit: int, what: str) -> bytes:
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
-        raise ValidationError(f"{what}不能超过 {limit // (1024 * 1024)} MB(当前 {size / 1024 / 1024:.1f} MB)")
+        raise ValidationError(
+            _("%(what)s不能超过 %(limit)d MB(当前 %(size).1f MB)")
+            % {"what": what, "limit": limit // (1024 * 1024), "size": size / 1024 / 1024}
+        )
     if hasattr(upload, "seek"):
         upload.seek(0)
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise ValidationError(f"{what}不能超过 {limit // (1024 * 1024)} MB")
+        raise ValidationError(_("%(what)s不能超过 %(limit)d MB") % {"what": what, "limit": limit // (1024 * 1024)})
     if not data:
-        raise ValidationError(f"{what}是空文件")
+        raise ValidationError(_("%(what)s是空文件") % {"what": what})
     return data
 
 
@@ -55,7 +59,7 @@ def safe_name(original: str, ext: str) -> str:
 
 
 def process_image(upload) -> ProcessedImage:
-    data = _read(upload, settings.IMAGE_MAX_BYTES, "图片")
+    data = _read(upload, settings.IMAGE_MAX_BYTES, _("图片"))
     max_pixels = settings.IMAGE_MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -64,19 +68,24 @@ def process_image(upload) -> ProcessedImage:
             fmt = probe.format
             width, height = probe.size
             if fmt not in ALLOWED_FORMATS:
-                raise ValidationError(f"只支持 JPEG、PNG、WebP 图片,此文件为 {fmt or '未知'} 格式")
+                raise ValidationError(
+                    _("只支持 JPEG、PNG、WebP 图片,此文件为 %(format)s 格式") % {"format": fmt or _("未知")}
+                )
             if width * height > max_pixels:
-                raise ValidationError(f"图片像素过多:{width}×{height},上限为 {max_pixels // 1_000_000} 百万像素")
+                raise ValidationError(
+                    _("图片像素过多:%(width)d×%(height)d,上限为 %(max)d 百万像素")
+                    % {"width": width, "height": height, "max": max_pixels // 1_000_000}
+                )
             probe.load()  # decodes fully: truncated data raises here
             image = ImageOps.exif_transpose(probe)
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ValidationError("图片尺寸异常(疑似解压炸弹),已拒绝") from exc
+        raise ValidationError(_("图片尺寸异常(疑似解压炸弹),已拒绝")) from exc
     except Image.UnidentifiedImageError as exc:
-        raise ValidationError("无法识别的文件:请上传 JPEG、PNG 或 WebP 图片") from exc
+        raise ValidationError(_("无法识别的文件:请上传 JPEG、PNG 或 WebP 图片")) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ValidationError("图片文件已损坏或不完整,请重新导出后上传") from exc
+        raise ValidationError(_("图片文件已损坏或不完整,请重新导出后上传")) from exc
 
     ext = ALLOWED_FORMATS[fmt]
     original = _encode(image, fmt)
@@ -116,11 +125,11 @@ def _encode(image: Image.Image, fmt: str, quality: int = 90) -> ContentFile:
 
 def validate_pdf(upload) -> str:
     """Return a display name for a valid PDF upload, or raise ValidationError."""
-    data = _read(upload, settings.PDF_MAX_BYTES, "附件")
+    data = _read(upload, settings.PDF_MAX_BYTES, _("附件"))
     if not data.lstrip()[:5] == b"%PDF-":
-        raise ValidationError("附件必须是 PDF 文件(按文件内容检查,而不是文件名)")
+        raise ValidationError(_("附件必须是 PDF 文件(按文件内容检查,而不是文件名)"))
     if b"%%EOF" not in data[-2048:]:
-        raise ValidationError("PDF 文件不完整(缺少文件结尾),请重新导出后上传")
+        raise ValidationError(_("PDF 文件不完整(缺少文件结尾),请重新导出后上传"))
     if hasattr(upload, "seek"):
         upload.seek(0)
     name = PurePath(getattr(upload, "name", "") or "附件.pdf").name

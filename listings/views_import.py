@@ -100,6 +100,6 @@ def template_download(request, kind: str):
     if kind not in KINDS:
         raise Http404(_("没有这种导入模板"))
     response = HttpResponse(template_csv(kind), content_type="text/csv; charset=utf-8")
-    filename = f"{KIND_LABELS[kind]}导入模板.csv"
+    filename = _("%(kind)s导入模板.csv") % {"kind": KIND_LABELS[kind]}
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response

@@ -1,6 +1,8 @@
 """Controlled vocabularies of the national technology-market statistics and of Lhasa."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -116,6 +118,12 @@ def label_to_code(choices: type[models.TextChoices], text: str, aliases: dict | 
             return value
     if aliases and text in aliases:
         return aliases[text]
+    # A label in another UI language: Chinese typed on the English pages, or the reverse.
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for value, label in choices.choices:
+                if text == str(label):
+                    return value
     return None
 
 

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
-    verbose_name = "拉萨科技成果转移转化平台"
+    verbose_name = _("拉萨科技成果转移转化平台")

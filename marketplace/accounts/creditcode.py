@@ -1,6 +1,7 @@
 """统一社会信用代码 (GB 32100-2015): 18 characters, the last one a check character."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -17,16 +18,19 @@ def normalise(code: str) -> str:
 
 
 def credit_code_error(code: str) -> str | None:
-    """The reason (in Chinese) a code is invalid, or None when it is valid."""
+    """The reason (in the active language) a code is invalid, or None when it is valid."""
     code = normalise(code)
     if len(code) != 18:
-        return f"统一社会信用代码应为18位,当前为{len(code)}位"
+        return _("统一社会信用代码应为18位,当前为%(count)d位") % {"count": len(code)}
     bad = sorted({ch for ch in code if ch not in _VALUE})
     if bad:
-        return f"统一社会信用代码含有非法字符:{''.join(bad)}(不使用 I、O、Z、S、V)"
+        return _("统一社会信用代码含有非法字符:%(chars)s(不使用 I、O、Z、S、V)") % {"chars": "".join(bad)}
     expected = check_character(code[:17])
     if code[17] != expected:
-        return f"统一社会信用代码校验位错误:应为 {expected},实际为 {code[17]}"
+        return _("统一社会信用代码校验位错误:应为 %(expected)s,实际为 %(actual)s") % {
+            "expected": expected,
+            "actual": code[17],
+        }
     return None
 
 

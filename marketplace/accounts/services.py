@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .creditcode import normalise
 from .models import Membership, Organisation, User
@@ -33,7 +34,7 @@ def organisation_create(
     """A new organisation awaits the bureau's verification; its creator is its owner."""
     if kind == Organisation.Kind.BUREAU and not owner.is_superuser:
         # Bureau membership grants review rights: such accounts are opened by the platform admin only.
-        raise ValidationError({"kind": "科技主管部门账户由平台管理员开设,不能自行注册"})
+        raise ValidationError({"kind": _("科技主管部门账户由平台管理员开设,不能自行注册")})
     organisation = Organisation(
         name=name.strip(),
         kind=kind,
@@ -64,10 +65,10 @@ def organisation_update(*, organisation: Organisation, by: User, **changes) -> O
         # Until the bureau has verified them, kind and code may still be corrected.
         editable |= {"kind", "credit_code"}
     if changes.get("kind") == Organisation.Kind.BUREAU and organisation.kind != Organisation.Kind.BUREAU:
-        raise ValidationError({"kind": "科技主管部门账户由平台管理员开设,不能自行注册"})
+        raise ValidationError({"kind": _("科技主管部门账户由平台管理员开设,不能自行注册")})
     unknown = set(changes) - editable
     if unknown:
-        raise ValidationError(f"这些信息不能由机构自行修改:{', '.join(sorted(unknown))}")
+        raise ValidationError(_("这些信息不能由机构自行修改:%(fields)s") % {"fields": ", ".join(sorted(unknown))})
     changed = {name for name, value in changes.items() if getattr(organisation, name) != value}
     for name in changed:
         setattr(organisation, name, normalise(changes[name]) if name == "credit_code" else changes[name])
@@ -95,10 +96,11 @@ def organisation_verify(*, organisation: Organisation, by: User, approve: bool, 
     if organisation.verification != Organisation.Verification.PENDING:
         # A second officer (or a double click) must not overwrite a decision already taken.
         raise ValidationError(
-            f"机构「{organisation.name}」已处理({organisation.get_verification_display()}),无需重复审核"
+            _("机构「%(name)s」已处理(%(status)s),无需重复审核")
+            % {"name": organisation.name, "status": organisation.get_verification_display()}
         )
     if not approve and not note.strip():
-        raise ValidationError({"note": "未通过认证时请填写原因"})
+        raise ValidationError({"note": _("未通过认证时请填写原因")})
     organisation.verification = Organisation.Verification.VERIFIED if approve else Organisation.Verification.REJECTED
     organisation.verification_note = note.strip()
     organisation.verified_at = timezone.now() if approve else None
@@ -116,7 +118,9 @@ def organisation_verify(*, organisation: Organisation, by: User, approve: bool, 
 @transaction.atomic
 def membership_add(*, organisation: Organisation, user: User, role: str, by: User) -> Membership:
     require_owner(user=by, organisation=organisation)
-    membership, _ = Membership.objects.update_or_create(organisation=organisation, user=user, defaults={"role": role})
+    membership, _created = Membership.objects.update_or_create(
+        organisation=organisation, user=user, defaults={"role": role}
+    )
     return membership
 
 
@@ -127,7 +131,7 @@ def organisation_request_verification(*, organisation: Organisation, by: User) -
 
     require_owner(user=by, organisation=organisation)
     if organisation.verification != Organisation.Verification.REJECTED:
-        raise ValidationError("只有未通过认证的机构可以重新申请认证")
+        raise ValidationError(_("只有未通过认证的机构可以重新申请认证"))
     organisation.full_clean()
     organisation.verification = Organisation.Verification.PENDING
     organisation.save(update_fields=["verification"])
@@ -145,14 +149,14 @@ def role_in(*, user: User, organisation: Organisation) -> str | None:
 
 def require_member(*, user: User, organisation: Organisation) -> None:
     if role_in(user=user, organisation=organisation) is None:
-        raise PermissionDenied("只有本机构成员可以操作")
+        raise PermissionDenied(_("只有本机构成员可以操作"))
 
 
 def require_owner(*, user: User, organisation: Organisation) -> None:
     if role_in(user=user, organisation=organisation) != Membership.Role.OWNER:
-        raise PermissionDenied("只有本机构管理员可以操作")
+        raise PermissionDenied(_("只有本机构管理员可以操作"))
 
 
 def require_bureau(user: User) -> None:
     if not (user.is_authenticated and user.is_bureau):
-        raise PermissionDenied("只有科技局审核人员可以操作")
+        raise PermissionDenied(_("只有科技局审核人员可以操作"))
