@@ -91,7 +91,7 @@ def listing_decide(request, kind: str, pk: int):
         services.listing_review(listing=listing, by=request.user, approve=approve, note=form.cleaned_data["note"])
     except ValidationError as error:
         for message in error.messages:
-            messages.error(request, f"「{listing.title}」:{message}")
+            messages.error(request, _("「%(name)s」:%(message)s") % {"name": listing.title, "message": message})
     else:
         if approve:
             messages.success(request, _("「%(title)s」已审核通过并发布。") % {"title": listing.title})
@@ -124,7 +124,7 @@ def organisation_decide(request, pk: int):
         )
     except ValidationError as error:
         for message in error.messages:
-            messages.error(request, f"「{organisation.name}」:{message}")
+            messages.error(request, _("「%(name)s」:%(message)s") % {"name": organisation.name, "message": message})
     else:
         if approve:
             messages.success(request, _("机构「%(name)s」已通过认证。") % {"name": organisation.name})
