@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from PIL import Image, ImageFile, ImageOps
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -125,7 +126,7 @@ def _encode(image: Image.Image, fmt: str, quality: int = 90) -> ContentFile:
 
 def validate_pdf(upload) -> str:
     """Return a display name for a valid PDF upload, or raise ValidationError."""
-    data = _read(upload, settings.PDF_MAX_BYTES, _("附件"))
+    data = _read(upload, settings.PDF_MAX_BYTES, pgettext("one uploaded file", "附件"))
     if not data.lstrip()[:5] == b"%PDF-":
         raise ValidationError(_("附件必须是 PDF 文件(按文件内容检查,而不是文件名)"))
     if b"%%EOF" not in data[-2048:]:
