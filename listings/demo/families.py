@@ -187,14 +187,10 @@ nju|文旅|5|30-50|文物彩绘保护涂层|户外彩绘和木构件在紫外下
 ]
 
 
-def _render(template: str, values: dict) -> str:
-    return template.format(**values)
-
-
-def technologies() -> str:
-    """The families as text blocks in the format parsed by specs.parse_technologies."""
+def render(family_list: list[dict]) -> str:
+    """Families as text blocks in the format parsed by specs.parse_technologies."""
     blocks = []
-    for family in FAMILIES:
+    for family in family_list:
         columns = family["columns"].split("|")
         for line in family["rows"].strip().splitlines():
             cells = line.split("|")
@@ -203,7 +199,7 @@ def technologies() -> str:
             values = dict(zip(columns, cells, strict=True))
             blocks.append(
                 "\n".join(
-                    _render(family[part], values)
+                    family[part].format(**values)
                     for part in ("header", "title", "summary", "description", "benefits", "keywords")
                 )
             )
