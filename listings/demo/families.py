@@ -155,7 +155,7 @@ xzmz|5|20-40|民间说唱与藏族音乐|多轨录音与音频修复|音频信�
         "header": "@ {org} | 农业 | 农牧 健康 | {trl} | {modes} | {price}",
         "title": "{product}加工技术",
         "summary": "{summary}",
-        "description": "{problem}本技术{method},{indicator}。{case}",
+        "description": "{problem}本技术{method},{indicator}。产品配方和工艺参数已固化为企业标准,可在现有食品生产许可范围内组织生产。{case}",
         "benefits": "{benefit}",
         "keywords": "青稞;{product};深加工;{kw}",
         "columns": "org|trl|modes|price|product|summary|problem|method|indicator|case|benefit|kw",

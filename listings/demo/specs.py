@@ -138,6 +138,13 @@ def _price(text: str, title: str) -> tuple[Decimal | None, Decimal | None]:
         raise SpecError(f"「{title}」:价格「{text}」应为 面议、50 或 80-150(万元)") from None
 
 
+def _number(text: str, what: str, title: str, kind=int):
+    try:
+        return kind(text)
+    except (ValueError, ArithmeticError):
+        raise SpecError(f"「{title}」:{what}「{text}」不是数字") from None
+
+
 def _ip(text: str, title: str) -> tuple[tuple[str, int], ...] | None:
     if not text:
         return None
@@ -165,7 +172,7 @@ def parse_technologies(text: str) -> list[TechSpec]:
                 org=org,
                 field=_lookup(FIELDS, field, "技术领域", title),
                 tags=_words(TAGS, tags, "标签", title),
-                trl=int(trl),
+                trl=_number(trl, "TRL", title),
                 modes=_words(MODES, modes, "转化方式", title),
                 price=_price(price, title),
                 ip=_ip(parts[6] if len(parts) == 7 else "", title),
@@ -195,10 +202,10 @@ def parse_needs(text: str) -> list[NeedSpec]:
                 field=_lookup(FIELDS, field, "技术领域", title),
                 tags=_words(TAGS, tags, "标签", title),
                 county=_lookup(COUNTIES, county, "县区", title),
-                budget=None if budget == "面议" else Decimal(budget) * WAN,
+                budget=None if budget == "面议" else _number(budget, "预算", title, Decimal) * WAN,
                 modes=_words(MODES, modes, "转化方式", title),
                 min_maturity="" if maturity == "-" else _lookup(MATURITIES, maturity, "成熟度", title),
-                days=int(days),
+                days=_number(days, "截止天数", title),
                 title=title,
                 description=description,
             )
