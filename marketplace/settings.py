@@ -45,9 +45,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks",
     "django_tasks_db",
+    "channels",
     "marketplace",
     "marketplace.accounts",
     "listings",
+    "search",
+    "marketplace.messaging",
+    "marketplace.contracts",
+    "marketplace.stats",
 ]
 
 MIDDLEWARE = [
