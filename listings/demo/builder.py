@@ -7,6 +7,7 @@ one transaction, rows validated with full_clean and inserted with bulk_create fo
 
 import datetime
 import random
+import re
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
@@ -33,6 +34,29 @@ RETURN_NOTES = [
     "成果简介中含有个人手机号码,请删除后在机构联系方式中填写。",
     "定价依据不清楚:区间跨度过大,请说明价格构成或改为面议。",
 ]
+
+
+# Titles ending like this name a material or a device (patentable as such); the others name a method.
+MATERIAL_ENDINGS = ("材料", "涂层", "剂", "板", "砌块", "试纸条", "制剂", "产品", "管材", "棚膜", "缓释片")
+DEVICE_ENDINGS = ("机", "设备", "装备", "系统", "平台", "引擎", "机组", "工具", "厕所", "炉灶", "网络")
+METHOD_SUFFIX = re.compile(r"(关键技术|技术体系|技术服务|技术方案与实施服务|技术与工匠培训|技术|研究|工艺)$")
+
+
+def patent_title(title: str, kind: str, n: int) -> str:
+    """A believable patent name from the technology's title: 一种…方法 for methods, 一种…装置 for devices."""
+    subject = re.sub(r"[((][^))]*[))]", "", title).split("——")[0]
+    subject = METHOD_SUFFIX.sub("", subject).strip()
+    if subject.endswith(MATERIAL_ENDINGS):
+        if kind == IPKind.INVENTION:
+            return f"{subject}的检测方法" if n else f"一种{subject}及其制备方法"
+        return f"一种{subject}生产用{('成型装置', '混料装置', '检测装置')[n % 3]}"
+    if subject.endswith(DEVICE_ENDINGS):
+        if kind == IPKind.INVENTION:
+            return f"{subject}的控制方法" if n else f"一种{subject}"
+        return f"一种{subject}用{('控制装置', '支撑结构', '传感装置')[n % 3]}"
+    if kind == IPKind.INVENTION:
+        return f"{subject}中关键参数的确定方法" if n else f"一种{subject}方法"
+    return f"一种用于{subject}的{('装置', '设备', '检测装置')[n % 3]}"
 
 
 class DemoConflict(Exception):
@@ -90,7 +114,11 @@ def _check_conflicts() -> None:
 
 def ensure_logins() -> list[tuple[str, str, str, str]]:
     """Every printed login exists, belongs to its organisation as owner, and has the demo password."""
-    by_key = {spec.key: Organisation.objects.get(credit_code=spec.credit_code) for spec in organisations.ORGANISATIONS}
+    codes = {organisations.BY_KEY[key].credit_code: key for _, key, _ in organisations.LOGINS}
+    by_key = {codes[org.credit_code]: org for org in Organisation.objects.filter(credit_code__in=codes)}
+    missing = [organisations.BY_KEY[key].name for key in codes.values() if key not in by_key]
+    if missing:
+        raise DemoConflict(f"演示机构已被删除:{'、'.join(missing)};无法恢复演示账号,请在空数据库中重新加载演示数据。")
     rows, users = [], []
     for username, org_key, role in organisations.LOGINS:
         user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.cn"})
@@ -283,9 +311,7 @@ class _Builder:
             type_digit = {IPKind.INVENTION: "1", IPKind.UTILITY: "2", IPKind.DESIGN: "3"}[kind]
             serial = 100000 + (self.patent_serial * 7919) % 900000
             number = make_patent_number(f"{year}{type_digit}{serial:07d}")
-            return IPRecord(
-                technology=tech, kind=kind, number=number, title=f"{name}相关{'方法' if n else '装置及方法'}"
-            )
+            return IPRecord(technology=tech, kind=kind, number=number, title=patent_title(tech.title, kind, n))
         if kind == IPKind.SOFTWARE:
             year = self.rng.randint(2018, 2025)
             number = f"{year}SR{self.rng.randint(100000, 1999999):07d}"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from listings import selectors
 from listings.demo import organisations as demo_orgs
-from listings.demo.builder import DEMO_PASSWORD, load_demo
+from listings.demo.builder import DEMO_PASSWORD, load_demo, patent_title
 from listings.demo.specs import SpecError, parse_needs, parse_technologies
 from listings.models import IPRecord, ListingStatus, Need, ReviewEvent, Tag, Technology, TechnologyImage
 from listings.patents import parse_patent_number
@@ -228,3 +228,24 @@ def test_a_bad_data_block_names_the_listing_and_the_word():
         parse_technologies(block.replace("能源 交通", "能源").replace("| 50", "| 五十"))
     with pytest.raises(SpecError, match="县区"):
         parse_needs("@ qingke | 农业 | 农牧 | 拉萨县 | 30 | 转让 | 中试 | 90\n标题乙\n描述")
+
+
+@pytest.mark.django_db
+def test_a_deleted_login_organisation_is_reported_instead_of_crashing():
+    call_command("load_demo", "--no-images", stdout=io.StringIO())
+    broker = Organisation.objects.get(name="拉萨科创技术经纪有限公司")
+    Membership.objects.filter(organisation=broker).delete()
+    broker.technologys.all().delete()
+    broker.needs.all().delete()
+    broker.delete()
+
+    with pytest.raises(CommandError, match="拉萨科创技术经纪有限公司"):
+        call_command("load_demo", stdout=io.StringIO())
+
+    assert Technology.objects.count() >= 220  # nothing else touched
+
+
+def test_patent_titles_name_methods_materials_and_devices():
+    assert patent_title("发芽青稞(富γ-氨基丁酸)加工技术", "invention", 0) == "一种发芽青稞加工方法"
+    assert patent_title("气凝胶复合柔性保温材料", "invention", 0) == "一种气凝胶复合柔性保温材料及其制备方法"
+    assert patent_title("高原小型青稞联合收割机", "utility", 0) == "一种高原小型青稞联合收割机用控制装置"

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from listings.demo.builder import DemoConflict, load_demo
 from listings.demo.specs import SpecError
@@ -16,6 +17,8 @@ class Command(BaseCommand):
             result = load_demo(with_images=not options["no_images"])
         except (DemoConflict, SpecError, ValidationError) as exc:
             raise CommandError(f"演示数据未加载:{exc}") from exc
+        except DatabaseError as exc:
+            raise CommandError(f"演示数据未加载,数据库出错({exc});请先运行 python manage.py migrate。") from exc
         counts = result.counts
         summary = (
             f"机构 {counts['organisations']} 个,科技成果 {counts['technologies']} 项,"
