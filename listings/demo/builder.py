@@ -289,9 +289,10 @@ class _Builder:
 
     def _ip_records(self, spec, tech: Technology) -> list[IPRecord]:
         plan = spec.ip
+        services_only = set(spec.modes) <= {"service", "consulting"}
         if plan is None:
             plan = []
-            if self.rng.random() < 0.6:
+            if not services_only and self.rng.random() < 0.62:
                 plan.append((IPKind.INVENTION, self.rng.choice((1, 1, 2, 3))))
                 if self.rng.random() < 0.4:
                     plan.append((IPKind.UTILITY, self.rng.choice((1, 2))))
@@ -341,10 +342,12 @@ class _Builder:
                 min_maturity=spec.min_maturity,
                 deadline=self.today + datetime.timedelta(days=spec.days),
             )
-            self._timeline(need, status)
-            if spec.days < 0:  # posted long enough ago to have run out
-                need.published_at = min(need.published_at, self.now + datetime.timedelta(days=spec.days - 60))
-                need.created_at = need.submitted_at = need.published_at - datetime.timedelta(days=2)
+            # Needs are recent: posted a few weeks or months before their deadline.
+            self._timeline(need, status, max_age_days=150)
+            if spec.days < 0:
+                need.published_at = self.now + datetime.timedelta(days=spec.days - self.rng.randint(60, 150))
+                need.submitted_at = need.published_at - datetime.timedelta(hours=self.rng.randint(6, 48))
+                need.created_at = need.submitted_at - datetime.timedelta(days=1)
             try:
                 need.full_clean()
             except ValidationError as exc:
@@ -380,7 +383,7 @@ class _Builder:
                     statuses[eligible.pop()] = status
         return statuses
 
-    def _timeline(self, listing, status: str) -> None:
+    def _timeline(self, listing, status: str, *, max_age_days: int = 540) -> None:
         listing.status = status
         if status == ListingStatus.DRAFT:
             listing.created_at = self._days_ago(1, 40)
@@ -391,7 +394,7 @@ class _Builder:
             if status == ListingStatus.RETURNED:
                 listing.review_note = self.rng.choice(RETURN_NOTES)
             return
-        listing.published_at = self._days_ago(3, 540)
+        listing.published_at = self._days_ago(3, max_age_days)
         listing.submitted_at = listing.published_at - datetime.timedelta(hours=self.rng.randint(6, 96))
         listing.created_at = listing.submitted_at - datetime.timedelta(days=self.rng.randint(0, 15))
 

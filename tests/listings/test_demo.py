@@ -249,3 +249,16 @@ def test_patent_titles_name_methods_materials_and_devices():
     assert patent_title("发芽青稞(富γ-氨基丁酸)加工技术", "invention", 0) == "一种发芽青稞加工方法"
     assert patent_title("气凝胶复合柔性保温材料", "invention", 0) == "一种气凝胶复合柔性保温材料及其制备方法"
     assert patent_title("高原小型青稞联合收割机", "utility", 0) == "一种高原小型青稞联合收割机用控制装置"
+
+
+@pytest.mark.django_db
+def test_needs_are_recent_and_pure_service_offers_carry_no_patents():
+    call_command("load_demo", "--no-images", stdout=io.StringIO())
+    now = timezone.now()
+    for need in Need.objects.exclude(published_at=None):
+        assert need.created_at <= need.submitted_at <= need.published_at <= now
+        assert need.published_at.date() < need.deadline
+        assert (need.deadline - need.published_at.date()).days <= 600
+    services = Technology.objects.filter(organisation__kind="agency")
+    assert services.exists()
+    assert not IPRecord.objects.filter(technology__in=services, kind__in=["invention", "utility", "design"]).exists()
