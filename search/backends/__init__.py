@@ -6,7 +6,7 @@ index pipeline keeps the update as a PendingIndexOp to replay later.
 """
 
 
-class SearchUnavailable(Exception):  # noqa: N818 - the name says what callers catch
+class SearchUnavailable(Exception):
     """The search engine cannot be reached or cannot answer right now."""
 
 
