@@ -10,8 +10,9 @@
 # SERVICES_PG_PORT / SERVICES_REDIS_PORT move the ports (default 55432 / 56379).
 # Adding a service: write <name>_up, <name>_down, <name>_status and <name>_env below,
 # and add <name> to SERVICES. Nothing else in this file needs to change.
-# OPTIONAL_SERVICES are known but run only when named: opensearch (HTTP 59200, moved
-# by SERVICES_OPENSEARCH_PORT; see docs/opensearch.md).
+# opensearch (HTTP 59200, moved by SERVICES_OPENSEARCH_PORT; see docs/opensearch.md) is in
+# the default set: the cluster profile's search tests run against it (SEARCH_URL).
+# OPTIONAL_SERVICES would be known but run only when named (none at the moment).
 set -euo pipefail
 
 PROJECT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -19,9 +20,9 @@ STATE="$PROJECT/var/services"
 TIMEOUT="${SERVICES_TIMEOUT:-60}" # seconds to wait for a server to answer
 
 # Start order; `down` walks it backwards.
-SERVICES=(postgres redis)
-# Known but left out of the default set: started only when named, e.g. `up opensearch`.
-OPTIONAL_SERVICES=(opensearch)
+SERVICES=(postgres redis opensearch)
+# Known but left out of the default set: started only when named.
+OPTIONAL_SERVICES=()
 
 # The ports can be moved, e.g. to run a second checkout's servers beside the first.
 PG_PORT="${SERVICES_PG_PORT:-55432}"
@@ -339,8 +340,8 @@ redis_env() {
 
 # --------------------------------------------------------------------------- OpenSearch
 # One node assembled from Maven Central jars by scripts/opensearch (see docs/opensearch.md).
-# Optional: started only when named (`scripts/services.sh up opensearch`). Every start
-# wipes the node's data: it is a clean node for tests, not a store.
+# In the default set since the cluster search backend (search/backends/opensearch.py) uses
+# it. Every start wipes the node's data: it is a clean node for tests, not a store.
 
 OS_PORT="${SERVICES_OPENSEARCH_PORT:-59200}"
 OS_TRANSPORT_PORT="${SERVICES_OPENSEARCH_TRANSPORT_PORT:-59300}"
@@ -476,9 +477,10 @@ opensearch_env() {
 pg_find_bin && export PATH="$PG_BIN:$PATH" || true
 
 usage() {
+	local known=("${SERVICES[@]}" "${OPTIONAL_SERVICES[@]}")
 	echo "usage: $0 {up|down|status|env} [$(
 		IFS='|'
-		echo "${SERVICES[*]}|${OPTIONAL_SERVICES[*]}"
+		echo "${known[*]}"
 	)...]" >&2
 	exit 2
 }
