@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "marketplace.messaging",
     "marketplace.contracts",
     "marketplace.stats",
+    # After "search", so that search's update_index / rebuild_index (progress, default alias only) win.
+    "haystack",
 ]
 
 MIDDLEWARE = [
@@ -118,7 +120,26 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- search ----------------------------------------------------------------
+# Embedded default: our tantivy engine behind haystack, its index under VAR_DIR/search. With SEARCH_URL the
+# cluster backend (OpenSearch / Elasticsearch) answers instead. "whoosh" is stock haystack + Whoosh with jieba,
+# kept as the benchmark's peer; index it explicitly (`update_index --using whoosh`). See docs/search.md.
 SEARCH_URL = os.environ.get("SEARCH_URL", "")
+SEARCH_DIR = Path(os.environ.get("SEARCH_DIR", VAR_DIR / "search"))
+SEARCH_EMBEDDED_ENGINE = "search.backends.embedded.EmbeddedEngine"
+SEARCH_CLUSTER_ENGINE = "search.backends.opensearch.OpenSearchEngine"
+_search_cluster_ready = bool(SEARCH_URL) and (BASE_DIR / "search" / "backends" / "opensearch.py").exists()
+HAYSTACK_CONNECTIONS = {
+    "default": (
+        {"ENGINE": SEARCH_CLUSTER_ENGINE, "URL": SEARCH_URL, "INDEX_NAME": os.environ.get("SEARCH_INDEX", "listings")}
+        if _search_cluster_ready
+        else {"ENGINE": SEARCH_EMBEDDED_ENGINE, "PATH": str(SEARCH_DIR / "embedded")}
+    ),
+    "whoosh": {"ENGINE": "search.backends.whoosh_cn.ChineseWhooshEngine", "PATH": str(SEARCH_DIR / "whoosh")},
+}
+HAYSTACK_DEFAULT_OPERATOR = "AND"
+HAYSTACK_SEARCH_RESULTS_PER_PAGE = 20
+# Index updates go through search/signals.py (on commit → task), not haystack's own signal processor.
+HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
 
 # --- background tasks (django-tasks, database backend) ---------------------
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}

@@ -1,14 +1,7 @@
-"""Search backends of the project (haystack engines) and what they share.
+"""Haystack backends of the project.
 
-Every backend raises ``SearchUnavailable`` when its engine cannot be reached (connection refused,
-timeout, the cluster answering 5xx): the selectors fall back to a database search, and the
-index pipeline keeps the update as a PendingIndexOp to replay later.
+- ``embedded``: the default engine, tantivy behind a haystack backend (search/backends/embedded.py).
+- ``whoosh_cn``: stock haystack + Whoosh with jieba's ChineseAnalyzer, kept as the peer the
+  benchmark compares against (connection alias "whoosh").
+- ``opensearch``: the cluster backend (OpenSearch / Elasticsearch), used when SEARCH_URL is set.
 """
-
-
-class SearchUnavailable(Exception):
-    """The search engine cannot be reached or cannot answer right now."""
-
-
-class SearchError(Exception):
-    """The engine answered, but refused the request (a bug in the request, not an outage)."""
