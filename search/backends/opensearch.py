@@ -21,8 +21,10 @@ the selectors fall back to the database and the index pipeline keeps the update 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
@@ -34,7 +36,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from elasticsearch import dsl
 from elasticsearch.dsl import Q
-from haystack.backends import BaseEngine, BaseSearchBackend, BaseSearchQuery, SearchNode, log_query
+from haystack.backends import (
+    SPELLING_SUGGESTION_HAS_NOT_RUN,
+    BaseEngine,
+    BaseSearchBackend,
+    BaseSearchQuery,
+    SearchNode,
+    log_query,
+)
 from haystack.constants import DEFAULT_ALIAS, DJANGO_CT, DJANGO_ID, ID
 from haystack.exceptions import MoreLikeThisError, SkipDocument
 from haystack.inputs import BaseInput
@@ -44,6 +53,7 @@ from haystack.utils.app_loading import haystack_get_model
 
 from .. import analysis
 from . import SearchError, SearchUnavailable
+from .spelling import MAX_WINDOW, Suggester
 from .transport import NotFound, Transport, transport_for
 
 log = logging.getLogger(__name__)
@@ -58,7 +68,11 @@ ZH_AUTOCOMPLETE_SEARCH = "zh_autocomplete_search"
 DISPLAY = "zh_display"
 HIGHLIGHT_PRE, HIGHLIGHT_POST = "<em>", "</em>"
 MAX_RESULT_WINDOW = 10_000
+PARTS_WEIGHT = 0.6
+# Below this many hits a search also asks for a "did you mean" (as the embedded engine does).
+SUGGESTION_MIN_HITS = 3
 FACET_SIZE = 200
+SNIPPET_CHARS = 120
 
 
 def synonym_rules() -> list[str]:
@@ -347,8 +361,13 @@ class OpenSearchSearchBackend(BaseSearchBackend):
     def search(self, query_string, **kwargs):
         if isinstance(query_string, str):
             query_string = _string_query(query_string, self._content_field())
+        want_spelling = kwargs.pop("want_spelling", False)
         body = self.build_search_kwargs(query_string, **kwargs)
-        return self._run(body, kwargs)
+        outcome = self._run(body, kwargs)
+        text = kwargs.get("spelling_query") or kwargs.get("query_text")
+        if text and (want_spelling or (self.include_spelling and outcome["hits"] < SUGGESTION_MIN_HITS)):
+            outcome["spelling_suggestion"] = self.suggest(text)
+        return outcome
 
     def _content_field(self) -> str:
         return self._unified().document_field
@@ -433,10 +452,6 @@ class OpenSearchSearchBackend(BaseSearchBackend):
             )
         for number, (name, value) in enumerate(query_facets or ()):
             search.aggs.bucket(f"query:{number}:{name}", "filter", filter=Q("query_string", query=f"{name}:{value}"))
-
-        suggest_text = spelling_query or query_text
-        if suggest_text and (self.include_spelling or spelling_query):
-            search = self._add_suggest(search, suggest_text)
         return search.to_dict()
 
     def _bulky_fields(self) -> list[str]:
@@ -472,7 +487,10 @@ class OpenSearchSearchBackend(BaseSearchBackend):
     def _add_highlight(self, search, highlight, terms: list[str]):
         """Highlight the display fields (title, summary) with the words the query matched."""
         display = [name for name, (kind, extra) in self._field_kinds().items() if kind == "text" and "fields" in extra]
-        words = list(dict.fromkeys(w for t in terms for w in [t, *analysis.expand([t])[0]]))
+        words = []
+        for word, alternatives in zip(terms, analysis.expand(terms), strict=True):
+            words += [*alternatives, *(p for p in analysis.subwords(word) if len(p) > 1)]
+        words = list(dict.fromkeys(words))
         options = {"pre_tags": [HIGHLIGHT_PRE], "post_tags": [HIGHLIGHT_POST], "encoder": "html"}
         if isinstance(highlight, dict):
             options.update({k: v for k, v in highlight.items() if k in ("fragment_size", "number_of_fragments")})
@@ -481,7 +499,7 @@ class OpenSearchSearchBackend(BaseSearchBackend):
             field_options = (
                 {"number_of_fragments": 0}
                 if name == "title"
-                else {"fragment_size": 120, "number_of_fragments": 1, "no_match_size": 120}
+                else {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1}
             )
             if words:
                 field_options["highlight_query"] = Q(
@@ -490,23 +508,45 @@ class OpenSearchSearchBackend(BaseSearchBackend):
             search = search.highlight(name, **field_options)
         return search
 
-    def _add_suggest(self, search, text: str):
-        """Did-you-mean: the typed words against the indexed words, whole and as segmented."""
-        term = {
-            "field": self._content_field(),
-            "analyzer": ZH_INDEX,
-            "suggest_mode": "missing",
-            "min_word_length": 2,
-            "prefix_length": 0,
-            "max_edits": 2,
-            "sort": "score",
-        }
-        whole = " ".join(analysis.normalise(text).split())
-        search = search.suggest("whole", whole, term=term)
-        words = " ".join(analysis.query_tokens(text))
-        if words and words != whole:
-            search = search.suggest("words", words, term=term)
-        return search
+    def suggest(self, text: str) -> str | None:
+        """Did you mean: the engine proposes indexed words near the typed ones, search.backends.spelling chooses.
+
+        One request: every stretch of the query the index might hold (two to eight characters of Chinese,
+        or a Latin word) is looked up (how many listings hold it) and sent to the term suggester (indexed
+        words within two edits). With those counts as its vocabulary, the same Suggester as the embedded
+        engine's prefers a same-sounding word, then a one-character substitution, the most frequent first.
+        """
+        positive = " ".join(w for w in re.sub(r'"', " ", text).split() if not (w.startswith("-") and len(w) > 1))
+        windows = _spelling_windows(analysis.normalise(positive))
+        if not windows:
+            return None
+        content = self._content_field()
+        search = dsl.Search().extra(size=0, track_total_hits=False)
+        search = search.suggest(
+            "near",
+            " ".join(windows),
+            term={
+                "field": content,
+                "analyzer": ZH_INDEX,
+                "suggest_mode": "missing",
+                "min_word_length": 2,
+                "prefix_length": 0,
+                "max_edits": 2,
+                "size": 10,
+            },
+        )
+        search.aggs.bucket("known", "filters", filters={w: Q("term", **{content: w}) for w in windows})
+        try:
+            raw = self.transport.search(self.alias, search.to_dict())
+        except NotFound:
+            return None
+        vocabulary = Counter({analysis.normalise(term): 1 for term in analysis.domain_terms()})
+        for word, bucket in raw["aggregations"]["known"]["buckets"].items():
+            vocabulary[word] += bucket["doc_count"]
+        for entry in raw.get("suggest", {}).get("near", []):
+            for option in entry["options"]:
+                vocabulary[option["text"]] += option["freq"]
+        return Suggester(+vocabulary).suggest(positive)
 
     def _process_results(
         self,
@@ -539,10 +579,8 @@ class OpenSearchSearchBackend(BaseSearchBackend):
                 for key, value in source.items()
                 if key not in (DJANGO_CT, DJANGO_ID)
             }
-            if "highlight" in hit:
-                extra["highlighted"] = {
-                    name: [_merge_marks(f) for f in fragments] for name, fragments in hit["highlight"].items()
-                }
+            if highlight:
+                extra["highlighted"] = self._highlighted(hit.get("highlight", {}))
             results.append(result_class(app_label, model_name, source[DJANGO_ID], hit.get("_score") or 0.0, **extra))
 
         facets_out: dict[str, dict] = {"fields": {}, "dates": {}, "queries": {}}
@@ -560,8 +598,15 @@ class OpenSearchSearchBackend(BaseSearchBackend):
                     ((b.get("key_as_string") == "true") if boolean else b["key"], b["doc_count"])
                     for b in agg["buckets"]
                 ]
-        suggestion = _suggestion(spelling_query or query_text, raw.get("suggest")) if raw.get("suggest") else None
-        return {"results": results, "hits": hits, "facets": facets_out, "spelling_suggestion": suggestion}
+        return {"results": results, "hits": hits, "facets": facets_out, "spelling_suggestion": None}
+
+    def _highlighted(self, marked: dict) -> dict:
+        """{content field: [the summary's snippet, or else the title's]} as the embedded engine gives it
+        (escaped HTML, matches in <em>), plus the marked "title" and "summary" themselves."""
+        out = {name: [_merge_marks(f) for f in fragments] for name, fragments in marked.items()}
+        snippets = [f for name in ("summary", "title") for f in out.get(name, []) if HIGHLIGHT_PRE in f]
+        out[self._content_field()] = snippets[:1]
+        return out
 
     def more_like_this(
         self,
@@ -661,20 +706,14 @@ def _merge_marks(fragment: str) -> str:
     return _ADJACENT_MARKS.sub(r"\1", fragment)
 
 
-def _suggestion(text: str | None, suggest: dict) -> str | None:
-    """The typed query with each misspelt part replaced by the engine's best candidate."""
-    if not text:
-        return None
-    corrected = analysis.normalise(text)
-    changed = False
-    for name in ("whole", "words"):
-        for entry in suggest.get(name, []):
-            if entry["options"] and entry["text"] in corrected:
-                corrected = corrected.replace(entry["text"], entry["options"][0]["text"], 1)
-                changed = True
-        if changed:
-            break
-    return corrected if changed else None
+def _spelling_windows(text: str, limit: int = 80) -> list[str]:
+    """The stretches of a query that could be words: Chinese of 2-8 characters, Latin words."""
+    windows: list[str] = []
+    for run in re.findall(r"[\u3400-\u9fff]+", text):
+        for length in range(min(MAX_WINDOW, len(run)), 1, -1):
+            windows += [run[i : i + length] for i in range(len(run) - length + 1)]
+    windows += re.findall(r"[a-z][a-z0-9]{2,}", text)
+    return list(dict.fromkeys(windows))[:limit]
 
 
 def _string_query(text: str, content_field: str):
@@ -728,6 +767,12 @@ class OpenSearchSearchQuery(BaseSearchQuery):
         self._hit_count = results.get("hits", 0)
         self._facet_counts = self.post_process_facets(results)
         self._spelling_suggestion = results.get("spelling_suggestion")
+
+    def get_spelling_suggestion(self, preferred_query=None):
+        """Asked for explicitly, a suggestion is looked for however many listings the query found."""
+        if preferred_query is not None or self._spelling_suggestion in (None, SPELLING_SUGGESTION_HAS_NOT_RUN):
+            self.run(spelling_query=preferred_query, want_spelling=True)
+        return self._spelling_suggestion
 
     def run_mlt(self, **kwargs):
         if self._more_like_this is False or self._mlt_instance is None:
@@ -808,7 +853,7 @@ class OpenSearchSearchQuery(BaseSearchQuery):
             return self._text(name, "content", " ".join([words, *phrases]))
         must = [q for q in [text_query(name, words, collect=self)] if q is not None]
         must += [q for q in (text_query(name, p, exact=True, collect=self) for p in phrases) if q is not None]
-        must_not = [q for q in (text_query(name, w) for w in excluded) if q is not None]
+        must_not = [q for q in (excluded_query(name, w) for w in excluded) if q is not None]
         if not must and not must_not:
             return None
         if len(must) == 1 and not must_not:
@@ -844,10 +889,10 @@ class OpenSearchSearchQuery(BaseSearchQuery):
 def text_query(name: str, text: str, *, exact: bool = False, collect: OpenSearchSearchQuery | None = None):
     """The full-text query of what a user typed, over the pre-analysed content field.
 
-    The typed text is segmented like the documents (search.analysis.query_tokens). Each word matches
-    the word itself or a synonym (the synonym_graph filter at search time), or else all the dictionary
-    words inside it (太阳能发电 → 太阳能 + 发电) at a lower weight. Every word is required, except that a
-    long query (four words or more) may miss a quarter of them.
+    The same rules as the embedded engine: the typed text is segmented like the documents
+    (search.analysis.query_tokens); each word matches the word itself or a synonym (the synonym_graph
+    filter at search time), or else all the dictionary words inside it (太阳能发电 → 太阳能 + 发电) at a
+    lower weight. Up to three words all are required, from four on three quarters of them.
     """
     words = analysis.query_tokens(text)
     if collect is not None:
@@ -860,16 +905,21 @@ def text_query(name: str, text: str, *, exact: bool = False, collect: OpenSearch
     for word in words:
         alternatives = [Q("match", **{name: {"query": word}})]
         parts = analysis.subwords(word)
-        if parts and not exact:
-            alternatives.append(Q("match", **{name: {"query": " ".join(parts), "operator": "and", "boost": 0.5}}))
-        clauses.append(
-            alternatives[0] if len(alternatives) == 1 else Q("bool", should=alternatives, minimum_should_match=1)
-        )
+        if len(parts) >= 2 and not exact:
+            together = {"query": " ".join(parts), "operator": "and", "boost": PARTS_WEIGHT}
+            alternatives.append(Q("match", **{name: together}))
+        clauses.append(alternatives[0] if len(alternatives) == 1 else Q("bool", should=alternatives))
     if len(clauses) == 1:
         return clauses[0]
-    if exact or len(clauses) < 4:
+    if exact or len(clauses) <= 3:
         return Q("bool", must=clauses)
-    return Q("bool", should=clauses, minimum_should_match="75%")
+    return Q("bool", should=clauses, minimum_should_match=math.ceil(0.75 * len(clauses)))
+
+
+def excluded_query(name: str, text: str):
+    """-word: listings holding the word itself are left out (not its synonyms or parts)."""
+    words = analysis.query_tokens(text)
+    return Q("terms", **{name: words}) if words else None
 
 
 class OpenSearchEngine(BaseEngine):

@@ -1,3 +1,4 @@
+from tests.search.cluster import cluster_index  # noqa: F401
 from tests.search.embedded import embedded_index  # noqa: F401
 
 
