@@ -12,6 +12,8 @@
 # and add <name> to SERVICES. Nothing else in this file needs to change.
 # opensearch (HTTP 59200, moved by SERVICES_OPENSEARCH_PORT; see docs/opensearch.md) is in
 # the default set: the cluster profile's search tests run against it (SEARCH_URL).
+# localstripe (127.0.0.1:58420, moved by SERVICES_LOCALSTRIPE_PORT) fakes Stripe for the
+# payments tests (docs/payments.md).
 # OPTIONAL_SERVICES would be known but run only when named (none at the moment).
 set -euo pipefail
 
@@ -20,7 +22,7 @@ STATE="$PROJECT/var/services"
 TIMEOUT="${SERVICES_TIMEOUT:-60}" # seconds to wait for a server to answer
 
 # Start order; `down` walks it backwards.
-SERVICES=(postgres redis opensearch)
+SERVICES=(postgres redis opensearch localstripe)
 # Known but left out of the default set: started only when named.
 OPTIONAL_SERVICES=()
 
@@ -469,6 +471,99 @@ opensearch_status() {
 
 opensearch_env() {
 	echo "export SEARCH_URL=http://127.0.0.1:$OS_PORT"
+}
+
+# --------------------------------------------------------------------------- localstripe
+# A stateful fake of the Stripe API (PyPI package localstripe, installed in .venv from
+# requirements.txt) for the payments tests and development. localstripe's own entry point binds
+# every interface; scripts/localstripe_server.py serves the same app on 127.0.0.1 only, with its
+# store in memory (empty at every start). See docs/payments.md.
+
+LS_PORT="${SERVICES_LOCALSTRIPE_PORT:-58420}"
+LS_HOME="$STATE/localstripe"
+LS_LOG="$LS_HOME/localstripe.log"
+LS_SCRIPT="$PROJECT/scripts/localstripe_server.py"
+LS_PYTHON="$PROJECT/.venv/bin/python"
+
+# Answers as localstripe: its Stripe.js stand-in names itself.
+ls_answers() {
+	local body
+	body="$(curl -fsS -m 3 "http://127.0.0.1:$LS_PORT/js.stripe.com/v3/" 2>/dev/null)" || return 1
+	[[ $body == *localstripe* ]]
+}
+ls_ours() {
+	local pid
+	pid="$(pid_of localstripe)"
+	pid_alive "$pid" || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$LS_SCRIPT --host 127.0.0.1 --port $LS_PORT "
+}
+
+localstripe_up() {
+	if ls_ours && ls_answers; then
+		log "localstripe: already running (pid $(pid_of localstripe)) on 127.0.0.1:$LS_PORT"
+		return 0
+	fi
+	command -v curl >/dev/null || apt_install curl
+	if ls_answers; then
+		log "localstripe: 127.0.0.1:$LS_PORT is served by a localstripe this checkout did not start; using it"
+		return 0
+	fi
+	port_busy "$LS_PORT" && die "localstripe: port $LS_PORT is taken by something that is not localstripe"
+	[ -x "$LS_PYTHON" ] || die "localstripe: $LS_PYTHON is missing (run 'make venv' first)"
+	"$LS_PYTHON" -c 'import localstripe' 2>/dev/null ||
+		die "localstripe: the package is not installed in .venv (pip install -r requirements.txt)"
+	mkdir -p "$LS_HOME"
+	rm -f "$STATE/localstripe.pid"
+	log "localstripe: starting on 127.0.0.1:$LS_PORT"
+	# setsid: the server must outlive this script and not get the caller's Ctrl-C.
+	(
+		cd "$LS_HOME"
+		exec setsid "$LS_PYTHON" "$LS_SCRIPT" --host 127.0.0.1 --port "$LS_PORT" \
+			--pidfile "$STATE/localstripe.pid" </dev/null >"$LS_LOG" 2>&1
+	) &
+	wait_until 10 test -s "$STATE/localstripe.pid" || die "localstripe wrote no pid file (log: $LS_LOG)"
+	if ! wait_until "$TIMEOUT" ls_answers; then
+		tail -n 20 "$LS_LOG" >&2 || true
+		die "localstripe does not answer on port $LS_PORT (log: $LS_LOG)"
+	fi
+	log "localstripe: started (pid $(pid_of localstripe))"
+}
+
+localstripe_down() {
+	local pid
+	pid="$(pid_of localstripe)"
+	if ! ls_ours; then
+		rm -f "$STATE/localstripe.pid"
+		log "localstripe: not running from this checkout"
+		return 0
+	fi
+	log "localstripe: stopping (pid $pid)"
+	kill -TERM "$pid"
+	wait_until "$TIMEOUT" pid_gone "$pid" || die "localstripe (pid $pid) did not stop"
+	rm -f "$STATE/localstripe.pid"
+}
+
+localstripe_status() {
+	if ls_ours && ls_answers; then
+		echo "localstripe  up    127.0.0.1:$LS_PORT  pid $(pid_of localstripe)"
+	elif ls_answers; then
+		echo "localstripe  up    127.0.0.1:$LS_PORT  (not started by this checkout)"
+	elif ls_ours; then
+		echo "localstripe  DOWN  pid $(pid_of localstripe) is alive but does not answer (log: $LS_LOG)"
+		return 1
+	else
+		echo "localstripe  down"
+		return 1
+	fi
+}
+
+# Test keys for the fake server; the real ones come from the deployment's environment.
+localstripe_env() {
+	echo "export STRIPE_API_BASE=http://127.0.0.1:$LS_PORT"
+	echo "export STRIPE_JS_URL=http://127.0.0.1:$LS_PORT/js.stripe.com/v3/"
+	echo "export STRIPE_SECRET_KEY=sk_test_localstripe"
+	echo "export STRIPE_PUBLISHABLE_KEY=pk_test_localstripe"
+	echo "export STRIPE_WEBHOOK_SECRET=whsec_localstripe"
 }
 
 # --------------------------------------------------------------------------- dispatch
