@@ -5,3 +5,6 @@ class SearchConfig(AppConfig):
     name = "search"
     label = "search"
     verbose_name = "检索"
+
+    def ready(self):
+        from . import signals  # noqa: F401 - connects the index pipeline

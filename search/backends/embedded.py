@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.translation import gettext as _
 from haystack.backends import BaseEngine, BaseSearchBackend, BaseSearchQuery, SearchNode, log_query
 from haystack.constants import DJANGO_CT, DJANGO_ID, ID
 from haystack.exceptions import MissingDependency, SearchBackendError, SkipDocument
@@ -47,6 +48,7 @@ from haystack.utils import get_identifier, get_model_ct
 
 from search import analysis
 
+from . import SearchUnavailable
 from .highlight import highlight, match_pattern
 from .spelling import Suggester
 
@@ -55,8 +57,8 @@ log = logging.getLogger(__name__)
 TEXT, AUTO, KEYWORD, INT, FLOAT, BOOL, DATE = "text", "auto", "keyword", "int", "float", "bool", "date"
 SORT_MISSING_LAST = 1e300  # sort keys of documents without a value: last in either direction
 SCHEMA_VERSION = "1"
-LOCK_RETRIES = 40
-LOCK_WAIT_S = 0.25
+LOCK_TIMEOUT_S = 10.0  # how long a write waits for another process's writer (a rebuild, the worker)
+LOCK_WAIT_S = 0.05
 SUGGESTION_MIN_HITS = 3
 SYNONYM_WEIGHT = 0.8
 PARTS_WEIGHT = 0.6
@@ -143,24 +145,25 @@ def _forget_store(path: str) -> None:
 class _Writer:
     """A committed unit of writes; the writer (and its directory lock) lives only inside it."""
 
-    def __init__(self, store: _Store, heap: int = 64_000_000, threads: int = 1):
-        self.store, self.heap, self.threads = store, heap, threads
+    def __init__(self, store: _Store, heap: int = 64_000_000, threads: int = 1, timeout: float = LOCK_TIMEOUT_S):
+        self.store, self.heap, self.threads, self.timeout = store, heap, threads, timeout
 
     def __enter__(self) -> tantivy.IndexWriter:
-        self.store.write_lock.acquire()
+        if not self.store.write_lock.acquire(timeout=self.timeout):
+            raise SearchUnavailable(_("检索索引正被本进程的另一写入占用,稍后重试"))
         try:
-            for attempt in range(LOCK_RETRIES):
+            deadline = time.monotonic() + self.timeout
+            while True:
                 try:
                     self.writer = self.store.index.writer(heap_size=self.heap, num_threads=self.threads)
                     return self.writer
                 except ValueError as exc:
-                    if "LockBusy" not in str(exc) or attempt == LOCK_RETRIES - 1:
-                        raise SearchBackendError(f"search index is locked by another writer: {exc}") from exc
+                    if "LockBusy" not in str(exc) or time.monotonic() >= deadline:
+                        raise SearchUnavailable(f"search index is locked by another writer: {exc}") from exc
                     time.sleep(LOCK_WAIT_S)
         except BaseException:
             self.store.write_lock.release()
             raise
-        raise AssertionError("unreachable")
 
     def __exit__(self, exc_type, exc, tb):
         try:
@@ -186,6 +189,7 @@ class EmbeddedSearchBackend(BaseSearchBackend):
         self.path = os.path.abspath(connection_options["PATH"])
         self.include_spelling = connection_options.get("INCLUDE_SPELLING", True)
         self.batch_size = connection_options.get("BATCH_SIZE", 1000)
+        self.lock_timeout = float(connection_options.get("LOCK_TIMEOUT", LOCK_TIMEOUT_S))
         self.setup_complete = False
         self.fields: dict[str, FieldInfo] = {}
         self.content_field_name = "text"
@@ -244,7 +248,10 @@ class EmbeddedSearchBackend(BaseSearchBackend):
 
         fields = connections[self.connection_alias].get_unified_index().all_searchfields()
         self.content_field_name, self.schema, self.fields = self.build_schema(fields)
-        self.store = _open_store(self.path, self.schema)
+        try:
+            self.store = _open_store(self.path, self.schema)
+        except (OSError, ValueError) as exc:
+            raise SearchUnavailable(f"cannot open the search index at {self.path}: {exc}") from exc
         self.setup_complete = True
 
     def _ensure_setup(self) -> None:
@@ -310,24 +317,27 @@ class EmbeddedSearchBackend(BaseSearchBackend):
             documents.append((prepared[ID], self._document(prepared)))
         if not documents:
             return
-        with _Writer(self.store, heap=128_000_000 if len(documents) > 200 else 32_000_000) as writer:
+        with self._writer(heap=128_000_000 if len(documents) > 200 else 32_000_000) as writer:
             for identifier, doc in documents:
                 writer.delete_documents_by_term(ID, identifier)
                 writer.add_document(doc)
 
+    def _writer(self, heap: int = 16_000_000) -> _Writer:
+        return _Writer(self.store, heap=heap, timeout=self.lock_timeout)
+
     def remove(self, obj_or_string, commit=True):
         self._ensure_setup()
         identifier = get_identifier(obj_or_string)
-        with _Writer(self.store, heap=16_000_000) as writer:
+        with self._writer() as writer:
             writer.delete_documents_by_term(ID, identifier)
 
     def clear(self, models=None, commit=True):
         self._ensure_setup()
         if not models:
-            with _Writer(self.store, heap=16_000_000) as writer:
+            with self._writer() as writer:
                 writer.delete_all_documents()
             return
-        with _Writer(self.store, heap=16_000_000) as writer:
+        with self._writer() as writer:
             for model in models:
                 writer.delete_documents_by_term(DJANGO_CT, get_model_ct(model))
 
