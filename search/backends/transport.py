@@ -168,7 +168,8 @@ class OpenSearchTransport(Transport):
     def __init__(self, url: str, *, timeout: float = 10, client_options: Mapping[str, Any] | None = None):
         from opensearchpy import OpenSearch
 
-        options = {"timeout": timeout, "max_retries": 0, "retry_on_timeout": False, **(client_options or {})}
+        # One retry: a pooled connection to a node that restarted fails once; a refused one fails fast.
+        options = {"timeout": timeout, "max_retries": 1, "retry_on_timeout": False, **(client_options or {})}
         self.client = OpenSearch(hosts=[url], **options)
 
     def _send(self, method: str, path: str, params: dict[str, str], body: str | None, content_type: str) -> Any:
@@ -198,7 +199,7 @@ class ElasticsearchTransport(Transport):
     def __init__(self, url: str, *, timeout: float = 10, client_options: Mapping[str, Any] | None = None):
         from elasticsearch import Elasticsearch
 
-        options = {"request_timeout": timeout, "max_retries": 0, "retry_on_timeout": False, **(client_options or {})}
+        options = {"request_timeout": timeout, "max_retries": 1, "retry_on_timeout": False, **(client_options or {})}
         self.client = Elasticsearch(url, **options)
 
     def _send(self, method: str, path: str, params: dict[str, str], body: str | None, content_type: str) -> Any:
