@@ -146,3 +146,14 @@ def test_the_command_refuses_bad_input_clearly(cluster_index):
         call_command("search_reindex", "--using", "nowhere")
     with pytest.raises(CommandError, match="--batch-size 必须是正整数"):
         call_command("search_reindex", "--batch-size", "0")
+
+
+def test_rebuild_index_swaps_the_alias_too(indexed, cluster_index):
+    (old,) = behind_alias(cluster_index)
+    out = io.StringIO()
+    call_command("rebuild_index", "--noinput", "--batch-size", "3", stdout=out, stderr=io.StringIO())
+    (new,) = behind_alias(cluster_index)
+    assert new != old
+    assert list(cluster_index.transport.indices(f"{cluster_index.alias}-*")) == [new]
+    assert SearchQuerySet().auto_query("光伏").count() == TOTAL
+    assert "重建完成" in out.getvalue()
