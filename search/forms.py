@@ -1,0 +1,55 @@
+"""The search page's query string: what was typed, the ticked facet values, the sort and the page."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors
+
+KIND_CHOICES = [("", _("全部")), *((k, label) for k, label in selectors.KIND_LABELS.items())]
+
+
+def _facet_field(name: str) -> forms.MultipleChoiceField:
+    label, choices = selectors.FACETS[name]
+    return forms.MultipleChoiceField(
+        label=label,
+        required=False,
+        choices=list(choices.items()),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("「%(value)s」不是可选的值,请重新勾选")},
+    )
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("关键词"),
+        required=False,
+        max_length=selectors.MAX_QUERY_LENGTH,
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "placeholder": _("如:青稞、光伏、藏药")}
+        ),
+    )
+    kind = forms.ChoiceField(label=_("类型"), required=False, choices=KIND_CHOICES)
+    field = _facet_field("field")
+    tags = _facet_field("tags")
+    maturity = _facet_field("maturity")
+    modes = _facet_field("modes")
+    region = _facet_field("region")
+    price_band = _facet_field("price_band")
+    sort = forms.ChoiceField(label=_("排序"), required=False, choices=list(selectors.SORTS.items()))
+    page = forms.IntegerField(
+        label=_("页码"),
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        error_messages={"invalid": _("页码应为正整数")},
+    )
+
+    def search_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "q": data.get("q") or "",
+            "kind": data.get("kind") or "",
+            "filters": {name: data.get(name) or [] for name in selectors.FACET_NAMES},
+            "sort": data.get("sort") or selectors.RELEVANCE,
+            "page": data.get("page") or 1,
+        }

@@ -1,0 +1,716 @@
+"""Reads of the search page, the search API, evaluate_search and the benchmark: one code path.
+
+``search_listings`` asks the configured haystack backend (embedded engine, or the cluster when
+SEARCH_URL is set) through SearchQuerySet; when the engine is unavailable it answers from the
+database instead (``icontains`` over the public listings: still correct, slower, simpler ranking)
+and says so (``degraded=True`` and a message the page shows).
+
+Facets are disjunctive: values of one facet combine with OR, facets with AND, and the counts of a
+facet are taken with every filter except its own (so ticking 农业 still shows how many 能源 there
+are). That costs one extra engine query per facet that has a selection.
+
+Highlights are built here from the stored title and summary (search.backends.highlight): the text
+is HTML-escaped and only our own <em> tags are added, whatever the listing contains.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
+from haystack.query import SQ, SearchQuerySet
+
+from listings.models import Need, Technology
+from listings.vocab import Field, Maturity, ModeCode, TagCode
+from marketplace.accounts.models import Organisation
+
+from . import analysis
+from .backends import SearchError, SearchUnavailable
+from .backends.highlight import highlight, match_pattern
+from .search_indexes import PRICE_BANDS, price_band
+
+log = logging.getLogger(__name__)
+
+TECHNOLOGY, NEED = "technology", "need"
+KINDS = (TECHNOLOGY, NEED)
+KIND_LABELS = {TECHNOLOGY: _("科技成果"), NEED: _("技术需求")}
+
+RELEVANCE, NEWEST, PRICE_ASC, PRICE_DESC = "relevance", "newest", "price_asc", "price_desc"
+SORTS = {
+    RELEVANCE: _("相关度"),
+    NEWEST: _("最新"),
+    PRICE_ASC: _("价格从低到高"),
+    PRICE_DESC: _("价格从高到低"),
+}
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 50
+MAX_QUERY_LENGTH = 100
+# A query with fewer hits than this also asks the engine for a "did you mean".
+SUGGEST_BELOW = 3
+AUTOCOMPLETE_LIMIT = 8
+
+# The region filter value meaning the paired aid provinces together (as on the listing pages).
+AID = "aid"
+AID_REGIONS = (Organisation.Region.BEIJING.value, Organisation.Region.JIANGSU.value)
+
+NEGOTIABLE = "negotiable"
+PRICE_BAND_LABELS = {
+    NEGOTIABLE: _("面议"),
+    "lt_100k": _("10 万元以下"),
+    "100k_500k": _("10–50 万元"),
+    "500k_1m": _("50–100 万元"),
+    "1m_5m": _("100–500 万元"),
+    "ge_5m": _("500 万元及以上"),
+}
+
+# Facet name → (title, {code: label}) in display order.
+FACETS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "field": (_("技术领域"), dict(Field.choices)),
+    "tags": (_("特色产业"), dict(TagCode.choices)),
+    "maturity": (_("成熟度"), dict(Maturity.choices)),
+    "modes": (_("转化方式"), dict(ModeCode.choices)),
+    "region": (_("来源地区"), {AID: _("援藏省份(北京、江苏)"), **dict(Organisation.Region.choices)}),
+    "price_band": (_("价格区间"), PRICE_BAND_LABELS),
+}
+FACET_NAMES = tuple(FACETS)
+
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    values: list[FacetValue]
+
+    @property
+    def has_selection(self) -> bool:
+        return any(v.selected for v in self.values)
+
+
+@dataclass
+class Hit:
+    kind: str
+    pk: int
+    url: str
+    title: str
+    title_html: SafeString
+    snippet_html: SafeString
+    organisation_id: int
+    organisation: str
+    region: str
+    region_label: str
+    aid: bool
+    field: str
+    field_label: str
+    maturity: str
+    maturity_label: str
+    trl: int | None
+    price: Decimal | None
+    price_display: str
+    price_band: str
+    tags: list[str]
+    modes: list[str]
+    published_at: datetime | None
+    score: float | None
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS[self.kind])
+
+    @property
+    def tag_labels(self) -> list[str]:
+        return [str(FACETS["tags"][1].get(t, t)) for t in self.tags]
+
+    @property
+    def mode_labels(self) -> list[str]:
+        return [str(FACETS["modes"][1].get(m, m)) for m in self.modes]
+
+
+@dataclass
+class SearchResult:
+    q: str
+    kind: str
+    filters: dict[str, list[str]]
+    sort: str
+    page: int
+    page_size: int
+    total: int
+    hits: list[Hit]
+    facets: list[Facet]
+    # Page 1 only, when fewer hits than a page: listings matching some of the words (or a part of a
+    # long word) — shown apart, after the hits, as partial matches.
+    related: list[Hit] = field(default_factory=list)
+    suggestion: str | None = None
+    # When nothing matched what was typed but the suggestion did, these are the suggestion's results.
+    corrected_from: str | None = None
+    degraded: bool = False
+    message: str = ""
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def filtered(self) -> bool:
+        return any(self.filters.values())
+
+    @property
+    def page_numbers(self) -> list[int | None]:
+        """Pages to link: the first, the last and two around the current one; None marks a gap."""
+        shown = sorted({1, self.pages, *range(max(1, self.page - 2), min(self.pages, self.page + 2) + 1)})
+        out: list[int | None] = []
+        for number in shown:
+            if out and number - (out[-1] or 0) > 1:
+                out.append(None)
+            out.append(number)
+        return out
+
+
+@dataclass
+class Suggestion:
+    text: str
+    kind: str  # "term", "technology" or "need"
+    url: str = ""
+
+
+@dataclass
+class AutocompleteResult:
+    q: str
+    suggestions: list[Suggestion] = field(default_factory=list)
+    degraded: bool = False
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def search_listings(
+    *,
+    q: str = "",
+    kind: str = "",
+    filters: Mapping[str, Iterable[str]] | None = None,
+    sort: str = RELEVANCE,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> SearchResult:
+    """Public technologies and/or needs matching ``q`` and the facet filters, one page of them.
+
+    ``filters`` maps facet names (FACET_NAMES) to codes; unknown names or codes raise ValueError
+    (the page and the API validate first). ``kind`` is "technology", "need" or "" for both.
+    """
+    q = " ".join((q or "").split())[:MAX_QUERY_LENGTH]
+    kind = _check_kind(kind)
+    clean = clean_filters(filters or {})
+    sort = sort if sort in SORTS else RELEVANCE
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    page = max(1, int(page))
+    try:
+        return _engine_search(q=q, kind=kind, filters=clean, sort=sort, page=page, page_size=page_size)
+    except (SearchUnavailable, SearchError) as exc:
+        # SearchError is a refused request (our bug, or a query the engine cannot parse): the user
+        # still gets an answer, and the log has the reason.
+        level = logging.WARNING if isinstance(exc, SearchUnavailable) else logging.ERROR
+        log.log(level, "search engine failed, answering from the database: %s", exc, exc_info=True)
+        return _database_search(q=q, kind=kind, filters=clean, sort=sort, page=page, page_size=page_size)
+
+
+def autocomplete(prefix: str, *, limit: int = AUTOCOMPLETE_LIMIT) -> AutocompleteResult:
+    """Domain terms and listing titles that begin with what was typed (terms first)."""
+    prefix = " ".join((prefix or "").split())[:MAX_QUERY_LENGTH]
+    result = AutocompleteResult(q=prefix)
+    if not prefix:
+        return result
+    folded = analysis.normalise(prefix)
+    seen: set[str] = set()
+    for term in analysis.domain_terms():
+        if len(result.suggestions) >= limit // 2:
+            break
+        if analysis.normalise(term).startswith(folded) and term not in seen:
+            seen.add(term)
+            result.suggestions.append(Suggestion(text=term, kind="term"))
+    try:
+        titles = _engine_titles(prefix, limit)
+    except (SearchUnavailable, SearchError) as exc:
+        log.warning("autocomplete answered from the database: %s", exc)
+        result.degraded = True
+        titles = _database_titles(prefix, limit)
+    for kind, pk, title in titles:
+        if len(result.suggestions) >= limit:
+            break
+        if title not in seen:
+            seen.add(title)
+            result.suggestions.append(Suggestion(text=title, kind=kind, url=_listing_url(kind, pk)))
+    return result
+
+
+# ------------------------------------------------------------------ input
+
+
+def _check_kind(kind: str) -> str:
+    kind = (kind or "").strip()
+    if kind and kind not in KINDS:
+        raise ValueError(f"unknown kind: {kind!r}")
+    return kind
+
+
+def clean_filters(filters: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """Facet name → sorted distinct codes; raises ValueError naming an unknown facet or code."""
+    clean: dict[str, list[str]] = {}
+    for name, values in filters.items():
+        if name not in FACETS:
+            raise ValueError(f"unknown facet: {name!r}")
+        if isinstance(values, str):
+            values = [values]
+        codes = sorted({str(v) for v in values if v not in (None, "")})
+        unknown = [c for c in codes if c not in FACETS[name][1]]
+        if unknown:
+            raise ValueError(f"unknown {name}: {', '.join(unknown)}")
+        if codes:
+            clean[name] = codes
+    return clean
+
+
+def _models(kind: str) -> list[type]:
+    return {TECHNOLOGY: [Technology], NEED: [Need]}.get(kind, [Technology, Need])
+
+
+def _listing_url(kind: str, pk: int) -> str:
+    name = "listings:technology_detail" if kind == TECHNOLOGY else "listings:need_detail"
+    return reverse(name, kwargs={"pk": pk})
+
+
+def _region_codes(values: list[str]) -> list[str]:
+    codes = set(values) - {AID}
+    if AID in values:
+        codes.update(AID_REGIONS)
+    return sorted(codes)
+
+
+def match_terms(q: str) -> list[str]:
+    """The words a query can match in a listing: its words, their synonyms and their parts."""
+    words = analysis.query_tokens(q)
+    terms = [alt for alternatives in analysis.expand(words) for alt in alternatives]
+    terms += [part for word in words for part in analysis.subwords(word)]
+    return list(dict.fromkeys(t for t in terms if t))
+
+
+# ------------------------------------------------------------------ the engine
+
+
+def _base_queryset(*, q: str, kind: str) -> SearchQuerySet:
+    sqs = SearchQuerySet().models(*_models(kind))
+    return sqs.auto_query(q) if q else sqs
+
+
+def _narrow(sqs: SearchQuerySet, filters: dict[str, list[str]], *, skip: str = "") -> SearchQuerySet:
+    for name, values in filters.items():
+        if name == skip:
+            continue
+        codes = _region_codes(values) if name == "region" else values
+        sqs = sqs.filter(**{f"{name}__in": codes})
+    return sqs
+
+
+def _ordered(sqs: SearchQuerySet, *, sort: str, q: str) -> SearchQuerySet:
+    if sort == NEWEST or (sort == RELEVANCE and not q):
+        return sqs.order_by("-published_at")
+    if sort == PRICE_ASC:
+        return sqs.order_by("price")
+    if sort == PRICE_DESC:
+        return sqs.order_by("-price")
+    return sqs
+
+
+def _with_facets(sqs: SearchQuerySet, names: Iterable[str]) -> SearchQuerySet:
+    for name in names:
+        sqs = sqs.facet(name, size=100)
+    return sqs
+
+
+def _engine_search(*, q, kind, filters, sort, page, page_size) -> SearchResult:
+    base = _base_queryset(q=q, kind=kind)
+    sqs = _ordered(_with_facets(_narrow(base, filters), FACET_NAMES), sort=sort, q=q)
+    total, rows = _engine_page(sqs, page, page_size)
+    suggestion = corrected_from = None
+    if q and total < SUGGEST_BELOW:
+        suggestion = _engine_suggestion(q)
+        if suggestion and total == 0:
+            # Nothing for what was typed: show what the correction finds, and say so.
+            base = _base_queryset(q=suggestion, kind=kind)
+            sqs = _ordered(_with_facets(_narrow(base, filters), FACET_NAMES), sort=sort, q=suggestion)
+            total, rows = _engine_page(sqs, page, page_size)
+            if total:
+                corrected_from, q = q, suggestion
+    page = min(page, max(1, math.ceil(total / page_size)))
+    related = []
+    if q and page == 1 and len(rows) < page_size:
+        seen = {(kind_, pk) for kind_, pk, _score in rows}
+        related = _related_rows(q=q, kind=kind, filters=filters, exclude=seen, limit=page_size - len(rows))
+    counts = _facet_counts(sqs.facet_counts())
+    for name in filters:
+        # Disjunctive counts: this facet's values as if none of them were ticked.
+        own = _with_facets(_narrow(base, filters, skip=name), [name])
+        counts[name] = _facet_counts(_facets_only(own)).get(name, {})
+    return SearchResult(
+        q=q,
+        kind=kind,
+        filters=filters,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        total=total,
+        hits=_hydrate(rows, q),
+        related=_hydrate(related, q),
+        facets=_facets(counts, filters),
+        suggestion=suggestion if not corrected_from else None,
+        corrected_from=corrected_from,
+    )
+
+
+def _related_rows(*, q: str, kind: str, filters: dict, exclude: set, limit: int) -> list:
+    """Listings matching any word of the query, or any dictionary word inside a long one (制氧机 → 制氧)."""
+    words = analysis.query_tokens(q)
+    parts = [part for word in words for part in analysis.subwords(word)]
+    terms = list(dict.fromkeys([*(words if len(words) > 1 else []), *parts]))
+    if not terms or limit <= 0:
+        return []
+    either = SQ(content=terms[0])
+    for term in terms[1:]:
+        either |= SQ(content=term)
+    sqs = _narrow(SearchQuerySet().models(*_models(kind)).filter(either), filters)
+    rows = []
+    for r in sqs[: limit + len(exclude)]:
+        if (r.model_name, int(r.pk)) not in exclude and len(rows) < limit:
+            rows.append((r.model_name, int(r.pk), getattr(r, "score", None)))
+    return rows
+
+
+def _engine_page(sqs: SearchQuerySet, page: int, page_size: int) -> tuple[int, list]:
+    start = (page - 1) * page_size
+    rows = list(sqs[start : start + page_size])
+    total = sqs.count()
+    if not rows and total and start:
+        # Past the last page (an old link): show the last page instead.
+        last = max(0, (math.ceil(total / page_size) - 1) * page_size)
+        rows = list(sqs[last : last + page_size])
+    return total, [(r.model_name, int(r.pk), getattr(r, "score", None)) for r in rows]
+
+
+def _facets_only(sqs: SearchQuerySet) -> Mapping:
+    """Run a query for its facet counts, fetching a single hit."""
+    list(sqs[0:1])
+    return sqs.facet_counts()
+
+
+def _engine_suggestion(q: str) -> str | None:
+    query = SearchQuerySet().auto_query(q)._clone().query
+    query.set_limits(0, 1)
+    suggestion = query.get_spelling_suggestion(q)
+    if not suggestion:
+        return None
+    suggestion = " ".join(str(suggestion).split())
+    return suggestion if analysis.normalise(suggestion) != analysis.normalise(q) else None
+
+
+def _facet_counts(raw: Mapping | None) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, pairs in ((raw or {}).get("fields") or {}).items():
+        counts: Counter = Counter()
+        for value, count in pairs or ():
+            if value not in (None, ""):
+                counts[str(value).lower() if isinstance(value, bool) else str(value)] += int(count)
+        out[name] = dict(counts)
+    return out
+
+
+def _database_titles(prefix: str, limit: int) -> list[tuple[str, int, str]]:
+    """Titles containing what was typed, those beginning with it first."""
+    rows: list[tuple[int, str, int, str]] = []
+    for kind, model in ((TECHNOLOGY, Technology), (NEED, Need)):
+        qs = model.objects.published().filter(title__icontains=prefix)
+        qs = qs.annotate(_starts=Case(When(title__istartswith=prefix, then=Value(0)), default=Value(1)))
+        for pk, title, starts in qs.order_by("_starts", "-published_at").values_list("pk", "title", "_starts")[:limit]:
+            rows.append((starts, kind, pk, title))
+    rows.sort(key=lambda row: row[0])
+    return [(kind, pk, title) for _starts, kind, pk, title in rows[:limit]]
+
+
+def _engine_titles(prefix: str, limit: int) -> list[tuple[str, int, str]]:
+    sqs = SearchQuerySet().models(Technology, Need).autocomplete(title_auto=prefix)[:limit]
+    return [(r.model_name, int(r.pk), r.title) for r in sqs if getattr(r, "title", None)]
+
+
+# ------------------------------------------------------------------ shared by both paths
+
+
+def _facets(counts: dict[str, dict[str, int]], filters: dict[str, list[str]]) -> list[Facet]:
+    facets = []
+    for name, (label, choices) in FACETS.items():
+        got = dict(counts.get(name, {}))
+        if name == "region":
+            got[AID] = sum(got.get(code, 0) for code in AID_REGIONS)
+        selected = set(filters.get(name, ()))
+        values = [
+            FacetValue(value=code, label=str(text), count=got.get(code, 0), selected=code in selected)
+            for code, text in choices.items()
+            if got.get(code, 0) or code in selected
+        ]
+        facets.append(Facet(name=name, label=str(label), values=values))
+    return facets
+
+
+def _hydrate(rows: list[tuple[str, int, float | None]], q: str) -> list[Hit]:
+    """Hits in the engine's order, from the database (public listings only: a stale index entry is dropped)."""
+    wanted: dict[str, list[int]] = {}
+    for model_name, pk, _score in rows:
+        wanted.setdefault(model_name, []).append(pk)
+    objects: dict[tuple[str, int], Any] = {}
+    for kind, model in ((TECHNOLOGY, Technology), (NEED, Need)):
+        if wanted.get(kind):
+            qs = model.objects.published().filter(pk__in=wanted[kind]).select_related("organisation")
+            qs = qs.prefetch_related("tags", "transfer_modes" if model is Technology else "desired_modes")
+            objects.update({(kind, obj.pk): obj for obj in qs})
+    pattern = match_pattern(match_terms(q)) if q else None
+    hits = []
+    for model_name, pk, score in rows:
+        obj = objects.get((model_name, pk))
+        if obj is not None:
+            hits.append(_hit(obj, model_name, pattern, score))
+    return hits
+
+
+def _hit(obj, kind: str, pattern: re.Pattern | None, score: float | None) -> Hit:
+    is_tech = kind == TECHNOLOGY
+    summary = obj.summary if is_tech else obj.description
+    snippet = None
+    if pattern is not None:
+        snippet = highlight(summary, pattern) or highlight(obj.description, pattern)
+    if snippet is None:
+        snippet = escape(_shorten(summary))
+    amount = obj.price_cny if is_tech else obj.budget_cny
+    maturity = obj.maturity if is_tech else obj.min_maturity
+    modes = obj.transfer_modes.all() if is_tech else obj.desired_modes.all()
+    return Hit(
+        kind=kind,
+        pk=obj.pk,
+        url=_listing_url(kind, obj.pk),
+        title=obj.title,
+        title_html=mark_safe(highlight(obj.title, pattern, max_chars=10_000) or escape(obj.title)),  # noqa: S308 - escaped
+        snippet_html=mark_safe(snippet),  # noqa: S308 - built from escaped text and our own <em> tags
+        organisation_id=obj.organisation_id,
+        organisation=obj.organisation.name,
+        region=obj.region,
+        region_label=obj.organisation.region_label,
+        aid=obj.is_aid,
+        field=obj.field,
+        field_label=str(obj.get_field_display()),
+        maturity=maturity or "",
+        maturity_label=str(dict(Maturity.choices).get(maturity, "")) if maturity else "",
+        trl=obj.trl if is_tech else None,
+        price=amount,
+        price_display=obj.price_display if is_tech else obj.budget_display,
+        price_band=price_band(amount),
+        tags=[t.code for t in obj.tags.all()],
+        modes=[m.code for m in modes],
+        published_at=obj.published_at,
+        score=score,
+    )
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ------------------------------------------------------------------ the database fallback
+
+UNAVAILABLE_MESSAGE = _("检索服务暂时不可用,以下是直接查询数据库的结果:匹配仍然准确,但排序较简单、速度较慢。")
+
+
+def _database_search(*, q, kind, filters, sort, page, page_size) -> SearchResult:
+    querysets = {k: _db_queryset(k, q=q, filters=filters) for k in (kind,) if k} or {
+        k: _db_queryset(k, q=q, filters=filters) for k in KINDS
+    }
+    total = sum(qs.count() for qs in querysets.values())
+    pages = max(1, math.ceil(total / page_size))
+    page = min(page, pages)
+    start = (page - 1) * page_size
+    rows = _db_page(querysets, q=q, sort=sort, start=start, stop=start + page_size)
+    counts: dict[str, dict[str, int]] = {}
+    for name in FACET_NAMES:
+        # Disjunctive like the engine: a facet's counts ignore its own selection.
+        own = filters if name not in filters else {k: v for k, v in filters.items() if k != name}
+        sets = querysets if own is filters else {k: _db_queryset(k, q=q, filters=own) for k in querysets}
+        counts[name] = _db_facet(name, sets)
+    return SearchResult(
+        q=q,
+        kind=kind,
+        filters=filters,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        total=total,
+        hits=_hydrate(rows, q),
+        facets=_facets(counts, filters),
+        degraded=True,
+        message=str(UNAVAILABLE_MESSAGE),
+    )
+
+
+def _db_text_fields(kind: str) -> tuple[str, ...]:
+    if kind == TECHNOLOGY:
+        return ("title", "summary", "description", "benefits", "keywords", "organisation__name")
+    return ("title", "description", "organisation__name")
+
+
+def _db_queryset(kind: str, *, q: str, filters: dict[str, list[str]]) -> QuerySet:
+    model = Technology if kind == TECHNOLOGY else Need
+    qs = model.objects.published()
+    for word in analysis.query_tokens(q) if q else ():
+        # Every word must occur, as itself or as one of its synonyms.
+        match = Q()
+        for alternative in analysis.expand([word])[0]:
+            for name in _db_text_fields(kind):
+                match |= Q(**{f"{name}__icontains": alternative})
+        if kind == TECHNOLOGY:
+            digits = re.sub(r"\D", "", word)
+            if len(digits) >= 8:
+                match |= Q(pk__in=Technology.objects.filter(ip_records__number__contains=digits).values("pk"))
+        qs = qs.filter(match)
+    modes = "transfer_modes" if kind == TECHNOLOGY else "desired_modes"
+    maturity = "maturity" if kind == TECHNOLOGY else "min_maturity"
+    amount = "price_cny" if kind == TECHNOLOGY else "budget_cny"
+    for name, values in filters.items():
+        if name == "field":
+            qs = qs.filter(field__in=values)
+        elif name == "maturity":
+            qs = qs.filter(**{f"{maturity}__in": values})
+        elif name == "region":
+            qs = qs.filter(region__in=_region_codes(values))
+        elif name == "tags":
+            qs = qs.filter(pk__in=model.objects.filter(tags__code__in=values).values("pk"))
+        elif name == "modes":
+            qs = qs.filter(pk__in=model.objects.filter(**{f"{modes}__code__in": values}).values("pk"))
+        elif name == "price_band":
+            qs = qs.filter(_price_band_q(amount, values))
+    return qs
+
+
+def _price_band_q(amount: str, bands: list[str]) -> Q:
+    match = Q()
+    low = None
+    for code, high in PRICE_BANDS:
+        if code in bands:
+            bounds = {f"{amount}__isnull": False}
+            if low is not None:
+                bounds[f"{amount}__gte"] = low
+            if high is not None:
+                bounds[f"{amount}__lt"] = high
+            match |= Q(**bounds)
+        low = high
+    if NEGOTIABLE in bands:
+        match |= Q(**{f"{amount}__isnull": True})
+    return match
+
+
+def _price_band_case(amount: str) -> Case:
+    whens = [When(**{f"{amount}__isnull": True}, then=Value(NEGOTIABLE))]
+    for code, high in PRICE_BANDS:
+        if high is not None:
+            whens.append(When(**{f"{amount}__lt": high}, then=Value(code)))
+    return Case(*whens, default=Value(PRICE_BANDS[-1][0]))
+
+
+def _db_facet(name: str, querysets: dict[str, QuerySet]) -> dict[str, int]:
+    counts: Counter = Counter()
+    for kind, qs in querysets.items():
+        if name == "field":
+            column = "field"
+        elif name == "region":
+            column = "region"
+        elif name == "maturity":
+            column = "maturity" if kind == TECHNOLOGY else "min_maturity"
+        elif name == "tags":
+            column = "tags__code"
+        elif name == "modes":
+            column = "transfer_modes__code" if kind == TECHNOLOGY else "desired_modes__code"
+        else:
+            amount = "price_cny" if kind == TECHNOLOGY else "budget_cny"
+            qs = qs.annotate(_band=_price_band_case(amount))
+            column = "_band"
+        rows = qs.order_by().values(column).annotate(n=Count("pk", distinct=True))
+        for row in rows:
+            if row[column]:
+                counts[row[column]] += row["n"]
+    return dict(counts)
+
+
+def _db_page(querysets: dict[str, QuerySet], *, q: str, sort: str, start: int, stop: int) -> list:
+    """(kind, pk, None) rows of one page, the kinds merged in the requested order."""
+    ordered = []
+    for kind, qs in querysets.items():
+        amount = "price_cny" if kind == TECHNOLOGY else "budget_cny"
+        if sort == PRICE_ASC:
+            order = [F(amount).asc(nulls_last=True), F("published_at").desc(nulls_last=True), "-pk"]
+        elif sort == PRICE_DESC:
+            order = [F(amount).desc(nulls_last=True), F("published_at").desc(nulls_last=True), "-pk"]
+        elif sort == RELEVANCE and q:
+            # Simple relevance: a title containing a word of the query first, then the newest.
+            in_title = Q()
+            for word in analysis.query_tokens(q):
+                for alternative in analysis.expand([word])[0]:
+                    in_title |= Q(title__icontains=alternative)
+            qs = qs.annotate(
+                _in_title=Case(When(in_title, then=Value(1)), default=Value(0), output_field=IntegerField())
+            )
+            order = ["-_in_title", F("published_at").desc(nulls_last=True), "-pk"]
+        else:
+            order = [F("published_at").desc(nulls_last=True), "-pk"]
+        fields = ["pk", "published_at", amount] + (["_in_title"] if "-_in_title" in order else [])
+        for row in qs.order_by(*order).values(*fields)[:stop]:
+            ordered.append((kind, row))
+    if len(querysets) > 1:
+        ordered.sort(key=lambda item: _merge_key(item, sort=sort, q=q))
+    return [(kind, row["pk"], None) for kind, row in ordered[start:stop]]
+
+
+def _merge_key(item: tuple[str, dict], *, sort: str, q: str) -> tuple:
+    _kind, row = item
+    amount = row.get("price_cny", row.get("budget_cny"))
+    newest = -(row["published_at"].timestamp() if row["published_at"] else 0)
+    if sort == PRICE_ASC:
+        return (amount is None, amount or 0, newest)
+    if sort == PRICE_DESC:
+        return (amount is None, -(amount or 0), newest)
+    if sort == RELEVANCE and q:
+        return (-row.get("_in_title", 0), newest)
+    return (newest,)
