@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "marketplace.messaging",
     "marketplace.contracts",
     "marketplace.stats",
+    "marketplace.payments",
     # After "search", so that search's update_index / rebuild_index (progress, default alias only) win.
     "haystack",
 ]
@@ -227,3 +228,16 @@ LOGGING = {
 }
 
 SITE_NAME = _("拉萨科技成果转移转化平台")
+
+# --- payments (marketplace.payments, Stripe) ---------------------------------
+# Switched on by the three keys; with any missing the site runs and says payments are not configured.
+# STRIPE_API_BASE / STRIPE_JS_URL point at localstripe in development and tests (scripts/services.sh env).
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+STRIPE_MAX_NETWORK_RETRIES = 2  # retried with the same idempotency key, so never a second charge
+STRIPE_WEBHOOK_TOLERANCE = 300  # seconds; older signed timestamps are refused (replay window)
+PAYMENTS_METHODS = ["card", "alipay", "wechat_pay"]
+LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # the library logs every request at INFO

@@ -17,10 +17,13 @@ urlpatterns = [
     path("messages/", include("marketplace.messaging.urls")),
     path("contracts/", include("marketplace.contracts.urls")),
     path("stats/", include("marketplace.stats.urls")),
+    path("payments/", include("marketplace.payments.urls")),
+    path("webhooks/stripe/", include("marketplace.payments.webhook_urls")),
     path("api/search/", include("search.api_urls")),
     path("api/messaging/", include("marketplace.messaging.api_urls")),
     path("api/contracts/", include("marketplace.contracts.api_urls")),
     path("api/stats/", include("marketplace.stats.api_urls")),
+    path("api/payments/", include("marketplace.payments.api_urls")),
     path("api/", include("marketplace.api_urls")),
     path("admin/", admin.site.urls),
 ]
