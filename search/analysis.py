@@ -59,6 +59,12 @@ def domain_terms() -> tuple[str, ...]:
 
 
 @functools.cache
+def domain_term_set() -> frozenset[str]:
+    """The dictionary's words, normalised like tokens."""
+    return frozenset(normalise(t) for t in domain_terms())
+
+
+@functools.cache
 def synonym_groups() -> list[list[str]]:
     """One list per line of data/synonyms.txt, members normalised, each group at least two words."""
     groups = []
@@ -101,8 +107,11 @@ def _segmenter() -> rjieba.Jieba:
         return jieba
 
 
+_WORDLIKE = re.compile(r"[^\W_]")
+
+
 def _keep(token: str, stop: frozenset[str]) -> bool:
-    return bool(token) and token not in stop and any(ch.isalnum() for ch in token)
+    return bool(token) and token not in stop and (token.isalnum() or _WORDLIKE.search(token) is not None)
 
 
 def _split_patents(text: str) -> tuple[list[str], str]:
