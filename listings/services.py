@@ -273,7 +273,22 @@ def listing_review(*, listing: Listing, by: User, approve: bool, note: str = "")
         note=note,
         **_event_kwargs(listing),
     )
+    _notify_review_result(listing, approve=approve, note=note)
     return listing
+
+
+def _notify_review_result(listing: Listing, *, approve: bool, note: str) -> None:
+    from django.urls import reverse
+
+    from marketplace.messaging.services import notify
+
+    name = "listings:technology_detail" if isinstance(listing, Technology) else "listings:need_detail"
+    if approve:
+        title = _("「%(title)s」已通过审核,已公开发布") % {"title": listing.title}
+    else:
+        title = _("「%(title)s」被退回修改") % {"title": listing.title}
+    url = reverse(name, kwargs={"pk": listing.pk})
+    notify(organisation=listing.organisation, kind="review_result", title=title, body=note, url=url)
 
 
 @transaction.atomic

@@ -1,3 +1,9 @@
+"""ASGI entry point: HTTP through Django, WebSockets (/ws/...) through Channels.
+
+WebSockets are authenticated by the Django session cookie (AuthMiddlewareStack) and accepted only from
+pages of this site: AllowedHostsOriginValidator refuses an Origin that is not in ALLOWED_HOSTS.
+"""
+
 import os
 
 from django.core.asgi import get_asgi_application
@@ -5,7 +11,15 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-# WebSocket routes join here when messaging lands.
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from marketplace.messaging.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.context_processors.site",
+                "marketplace.messaging.context_processors.unread",
             ],
         },
     },
@@ -228,6 +229,13 @@ LOGGING = {
 }
 
 SITE_NAME = _("拉萨科技成果转移转化平台")
+
+# --- messaging (marketplace.messaging: chat, notifications) ------------------
+MESSAGING_RATE_LIMIT = int(os.environ.get("MESSAGING_RATE_LIMIT", "20"))  # messages per user …
+MESSAGING_RATE_WINDOW = int(os.environ.get("MESSAGING_RATE_WINDOW", "10"))  # … per this many seconds
+# Users not seen (socket, heartbeat or page) for this long get their unread notifications by e-mail.
+MESSAGING_OFFLINE_EMAIL_AFTER = int(os.environ.get("MESSAGING_OFFLINE_EMAIL_AFTER", str(15 * 60)))
+MESSAGING_SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in those e-mails
 
 # --- payments (marketplace.payments, Stripe) ---------------------------------
 # Switched on by the three keys; with any missing the site runs and says payments are not configured.

@@ -112,7 +112,21 @@ def organisation_verify(*, organisation: Organisation, by: User, approve: bool, 
         note=note.strip(),
         action=ReviewEvent.Action.VERIFIED if approve else ReviewEvent.Action.REJECTED,
     )
+    _notify_verification(organisation, approve=approve, note=note.strip())
     return organisation
+
+
+def _notify_verification(organisation: Organisation, *, approve: bool, note: str) -> None:
+    from django.urls import reverse
+
+    from marketplace.messaging.services import notify
+
+    if approve:
+        title = _("机构「%(name)s」已通过科技局认证") % {"name": organisation.name}
+    else:
+        title = _("机构「%(name)s」未通过认证,请按意见修改后重新申请") % {"name": organisation.name}
+    url = reverse("accounts:organisation_detail", kwargs={"pk": organisation.pk})
+    notify(organisation=organisation, kind="review_result", title=title, body=note, url=url)
 
 
 @transaction.atomic

@@ -231,7 +231,7 @@ def test_owner_and_bureau_see_a_draft_with_its_status(client, seller, officer, u
     assert response.context["can_edit"] is False  # the bureau reviews, it does not edit
 
 
-def test_the_detail_shows_facts_ip_and_the_disabled_contact_button(client, buyer, university):
+def test_the_detail_shows_facts_ip_and_the_contact_button(client, buyer, university):
     tech = TechnologyFactory(organisation=university, title="青稞β-葡聚糖提取", benefits="亩产值提高三成")
     IPRecord.objects.create(technology=tech, kind="invention", number=GOOD_PATENT)
     url = reverse("listings:technology_detail", args=[tech.pk])
@@ -246,7 +246,7 @@ def test_the_detail_shows_facts_ip_and_the_disabled_contact_button(client, buyer
     assert GOOD_PATENT in html and "发明专利" in html
     assert "西藏大学测试" in html and "已认证" in html
     assert "TRL 6" in html and "¥50 万" in html
-    assert "在线洽谈功能即将上线" in html and "disabled" in html
+    assert 'action="/messages/start/"' in html and f'name="technology" value="{tech.pk}"' in html
     assert "提交审核" not in html and "删除图片" not in html
 
 
