@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "marketplace.messaging",
     "marketplace.contracts",
     "marketplace.stats",
+    "matching",
     "marketplace.payments",
     # After "search", so that search's update_index / rebuild_index (progress, default alias only) win.
     "haystack",
