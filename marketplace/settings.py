@@ -6,6 +6,7 @@ and SEARCH_URL.
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -237,6 +238,15 @@ MESSAGING_RATE_WINDOW = int(os.environ.get("MESSAGING_RATE_WINDOW", "10"))  # �
 # Users not seen (socket, heartbeat or page) for this long get their unread notifications by e-mail.
 MESSAGING_OFFLINE_EMAIL_AFTER = int(os.environ.get("MESSAGING_OFFLINE_EMAIL_AFTER", str(15 * 60)))
 MESSAGING_SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in those e-mails
+
+# --- contracts and statistics (marketplace.contracts, marketplace.stats) ----
+# Scanned contracts live outside MEDIA_ROOT and are served by a permission-checked view only.
+CONTRACTS_PRIVATE_ROOT = Path(os.environ.get("CONTRACTS_PRIVATE_ROOT", VAR_DIR / "private"))
+CONTRACTS_REVIEW_DAYS = 30  # the registry decides within 30 days of submission
+CONTRACTS_NOTICE_DAYS = int(os.environ.get("CONTRACTS_NOTICE_DAYS", "15"))  # 公示 of state-funded sellers
+CONTRACTS_SECOND_REVIEW_AMOUNT = Decimal("5000000")  # from this contract amount a second reviewer signs
+CONTRACTS_REGISTRY_CODE = "540101"  # first six digits of registration numbers (region + year + serial)
+STATS_TURNOVER_TARGET_SHARE = Decimal("0.005")  # the plan: technology-market turnover 0.5% of GDP
 
 # --- payments (marketplace.payments, Stripe) ---------------------------------
 # Switched on by the three keys; with any missing the site runs and says payments are not configured.
