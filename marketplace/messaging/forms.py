@@ -50,9 +50,13 @@ class StartForm(_Form):
     need = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     organisation = forms.TypedChoiceField(label=_("以哪个机构的身份联系"), coerce=int, required=False, choices=())
 
-    def __init__(self, *args, organisations=(), **kwargs):
+    def __init__(self, *args, organisations=None, **kwargs):
+        """Without ``organisations`` only the listing is read (the choices depend on it)."""
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].choices = [(o.pk, o.name) for o in organisations]
+        if organisations is None:
+            del self.fields["organisation"]
+        else:
+            self.fields["organisation"].choices = [(o.pk, o.name) for o in organisations]
 
     def clean(self):
         data = super().clean()
