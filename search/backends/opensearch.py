@@ -26,6 +26,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -69,6 +70,8 @@ DISPLAY = "zh_display"
 HIGHLIGHT_PRE, HIGHLIGHT_POST = "<em>", "</em>"
 MAX_RESULT_WINDOW = 10_000
 PARTS_WEIGHT = 0.6
+# Typed prefixes longer than this match nothing (titles are matched by their first 20 characters).
+AUTOCOMPLETE_MAX_PREFIX = 20
 # Below this many hits a search also asks for a "did you mean" (as the embedded engine does).
 SUGGESTION_MIN_HITS = 3
 FACET_SIZE = 200
@@ -88,7 +91,7 @@ def synonym_rules() -> list[str]:
 def analysis_settings() -> dict:
     """settings.analysis of every index, built with elasticsearch-dsl."""
     synonyms = dsl.token_filter("zh_synonyms", "synonym_graph", synonyms=synonym_rules(), lenient=True)
-    prefixes = dsl.token_filter("zh_prefixes", "edge_ngram", min_gram=1, max_gram=30)
+    prefixes = dsl.token_filter("zh_prefixes", "edge_ngram", min_gram=1, max_gram=AUTOCOMPLETE_MAX_PREFIX)
     analyzers = [
         dsl.analyzer(ZH_INDEX, tokenizer="whitespace", filter=["lowercase"]),
         dsl.analyzer(ZH_SEARCH, tokenizer="whitespace", filter=["lowercase", synonyms]),
@@ -106,13 +109,24 @@ def field_mapping(field) -> tuple[str, dict]:
     """(type, options) of one haystack field."""
     kind = field.field_type
     if field.document:
-        return "text", {"analyzer": ZH_INDEX, "search_analyzer": ZH_SEARCH}
+        # Bag of words: BM25 needs frequencies, nothing here asks for positions (no phrase queries).
+        return "text", {"analyzer": ZH_INDEX, "search_analyzer": ZH_SEARCH, "index_options": "freqs"}
     if kind in ("edge_ngram", "ngram"):
-        return "text", {"analyzer": ZH_AUTOCOMPLETE, "search_analyzer": ZH_AUTOCOMPLETE_SEARCH}
+        # Prefixes only filter (autocomplete): no frequencies, positions or norms to keep.
+        return "text", {
+            "analyzer": ZH_AUTOCOMPLETE,
+            "search_analyzer": ZH_AUTOCOMPLETE_SEARCH,
+            "index_options": "docs",
+            "norms": False,
+        }
     if kind == "string":
         if field.indexed is False and not field.faceted and not getattr(field, "facet_for", None):
-            # Stored for display (title, summary): highlightable, sortable through .exact.
-            return "text", {"analyzer": DISPLAY, "fields": {"exact": {"type": "keyword", "ignore_above": 512}}}
+            # Stored for display (title, summary): highlightable (positions), never scored, sortable by .exact.
+            return "text", {
+                "analyzer": DISPLAY,
+                "norms": False,
+                "fields": {"exact": {"type": "keyword", "ignore_above": 512}},
+            }
         return "keyword", {}  # facets and codes are never tokenised
     simple = {
         "integer": "long",
@@ -147,6 +161,8 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         self.timeout = options.get("TIMEOUT", 10)
         self._transport: Transport | None = None
         self.setup_complete = False
+        self._kinds: dict[str, tuple[str, dict]] = {}
+        self._kinds_for = None
         #: server-side time of the last search, in ms ("took"), for benchmarks.
         self.last_took_ms: int | None = None
 
@@ -307,6 +323,24 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         body["aliases"] = {self.next_alias: {}}
         transport.create_index(new, body)
         done = 0
+        # One bulk request in flight while the next chunk is read and analysed: the engine and Python
+        # work at the same time (the request waits on the network, not on the GIL).
+        sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-reindex")
+        in_flight: tuple[Future, int] | None = None
+
+        def settle() -> None:
+            nonlocal done, in_flight
+            if in_flight is None:
+                return
+            future, size = in_flight
+            in_flight = None
+            refused = [f for f in _bulk_failures(future.result()) if f["type"] != "version_conflict_engine_exception"]
+            if refused:
+                raise SearchError(f"reindex: {len(refused)} documents refused: {refused[0].get('reason')}")
+            done += size
+            if progress:
+                progress(done, total)
+
         try:
             indexes = list(self._unified().collect_indexes())
             total = sum(index.index_queryset(using=self.connection_alias).count() for index in indexes)
@@ -321,19 +355,9 @@ class OpenSearchSearchBackend(BaseSearchBackend):
                         except SkipDocument:
                             continue
                         lines += [{"create": {"_index": new, "_id": doc[ID]}}, doc]
-                    if lines:
-                        failures = [
-                            f
-                            for f in _bulk_failures(transport.bulk(lines))
-                            if f.get("type") != "version_conflict_engine_exception"
-                        ]
-                        if failures:
-                            raise SearchError(
-                                f"reindex: {len(failures)} documents refused: {failures[0].get('reason')}"
-                            )
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
+                    settle()
+                    in_flight = (sender.submit(transport.bulk, lines), len(chunk))
+            settle()
             transport.put_settings(new, {"refresh_interval": "1s"})
             transport.refresh(new)
             actions = [{"remove": {"index": name, "alias": self.alias}} for name in old]
@@ -343,8 +367,11 @@ class OpenSearchSearchBackend(BaseSearchBackend):
             ]
             transport.update_aliases(actions)
         except BaseException:
+            sender.shutdown(wait=True, cancel_futures=True)
             transport.delete_index(new)
             raise
+        finally:
+            sender.shutdown(wait=True)
         if not keep_old:
             for name in old:
                 transport.delete_index(name)
@@ -463,7 +490,12 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         return bulky
 
     def _field_kinds(self) -> dict[str, tuple[str, dict]]:
-        return {f.index_fieldname: field_mapping(f) for f in self._unified().all_searchfields().values()}
+        """{index field name: (mapping type, options)}, computed once per set of search fields."""
+        fields = self._unified().all_searchfields()
+        if self._kinds_for is not fields:
+            self._kinds = {f.index_fieldname: field_mapping(f) for f in fields.values()}
+            self._kinds_for = fields
+        return self._kinds
 
     def _sort_clause(self, field: str, direction: str) -> dict:
         if field in ("score", "_score"):
@@ -839,7 +871,7 @@ class OpenSearchSearchQuery(BaseSearchQuery):
         text = " ".join(map(str, value)) if isinstance(value, list | tuple | set) else str(value)
         if name != self.backend._content_field():
             # autocomplete: every typed word must begin a title or a domain word
-            words = analysis.normalise(text).split()
+            words = [w[:AUTOCOMPLETE_MAX_PREFIX] for w in analysis.normalise(text).split()]
             return Q("match", **{name: {"query": " ".join(words), "operator": "and"}}) if words else None
         return text_query(name, text, exact=filter_type == "exact", collect=self)
 
