@@ -144,6 +144,11 @@ HAYSTACK_DEFAULT_OPERATOR = "AND"
 HAYSTACK_SEARCH_RESULTS_PER_PAGE = 20
 # Index updates go through search/signals.py (on commit â†’ task), not haystack's own signal processor.
 HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
+# Cluster backend (search/backends/opensearch.py, docs/opensearch.md): the client that talks to SEARCH_URL,
+# "opensearch" (OpenSearch 2.x/3.x) or "elasticsearch" (Elasticsearch 8/9), and the prefix of the index alias
+# the site searches (<prefix>-listings; search_reindex swaps it to a freshly built index).
+SEARCH_CLIENT = os.environ.get("SEARCH_CLIENT", "opensearch")
+SEARCH_INDEX_PREFIX = os.environ.get("SEARCH_INDEX_PREFIX", "marketplace")
 
 # --- background tasks (django-tasks, database backend) ---------------------
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
@@ -238,6 +243,9 @@ MESSAGING_RATE_WINDOW = int(os.environ.get("MESSAGING_RATE_WINDOW", "10"))  # â€
 # Users not seen (socket, heartbeat or page) for this long get their unread notifications by e-mail.
 MESSAGING_OFFLINE_EMAIL_AFTER = int(os.environ.get("MESSAGING_OFFLINE_EMAIL_AFTER", str(15 * 60)))
 MESSAGING_SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in those e-mails
+if REDIS_URL:
+    # Deployments (or test runs) sharing one Redis keep their channel names apart.
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")
 
 # --- contracts and statistics (marketplace.contracts, marketplace.stats) ----
 # Scanned contracts live outside MEDIA_ROOT and are served by a permission-checked view only.

@@ -151,9 +151,9 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         if not options.get("URL"):
             raise ImproperlyConfigured(f"HAYSTACK_CONNECTIONS[{connection_alias!r}] needs a URL")
         self.url = options["URL"]
-        self.client_name = options.get("CLIENT", "opensearch")
+        self.client_name = options.get("CLIENT") or getattr(settings, "SEARCH_CLIENT", "opensearch")
         self.client_options = options.get("KWARGS", {})
-        self.prefix = options.get("INDEX_PREFIX", "marketplace")
+        self.prefix = options.get("INDEX_PREFIX") or getattr(settings, "SEARCH_INDEX_PREFIX", "marketplace")
         self.alias = f"{self.prefix}-{options.get('INDEX_NAME', 'listings')}"
         self.next_alias = f"{self.alias}-next"
         self.shards = options.get("SHARDS", 1)
@@ -573,7 +573,7 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         except NotFound:
             return None
         vocabulary = Counter({analysis.normalise(term): 1 for term in analysis.domain_terms()})
-        for word, bucket in raw["aggregations"]["known"]["buckets"].items():
+        for word, bucket in raw.get("aggregations", {}).get("known", {}).get("buckets", {}).items():
             vocabulary[word] += bucket["doc_count"]
         for entry in raw.get("suggest", {}).get("near", []):
             for option in entry["options"]:

@@ -191,3 +191,33 @@ def test_an_engine_that_does_not_answer_is_unavailable(client):
 def test_an_unknown_client_is_refused():
     with pytest.raises(ValueError, match="unknown search client 'solr'"):
         transport_for("http://127.0.0.1:1", client="solr")
+
+
+def test_the_backend_sends_the_same_bodies_through_either_client(engine, settings):
+    """A faceted, filtered, highlighted, sorted search and an update, as the site makes them."""
+    import haystack
+    from haystack.query import SearchQuerySet
+
+    from tests.search.cluster import connection, use_connection
+
+    original = haystack.connections.connections_info
+    sent = {}
+    try:
+        for client in ("opensearch", "elasticsearch"):
+            engine.requests.clear()
+            backend = use_connection(settings, connection("same", url=url_of(engine), CLIENT=client))
+            assert backend.transport.name == client
+            sqs = SearchQuerySet().auto_query("光伏 电站").filter(region="beijing").facet("tags").facet("field")
+            list(sqs.order_by("-published_at").highlight()[0:20])
+            backend.remove("listings.technology.7")
+            sent[client] = list(engine.requests)
+    finally:
+        haystack.connections.connections_info = original
+        haystack.connections.reload("default")
+    assert sent["opensearch"] == sent["elasticsearch"]
+    search = next(r for r in sent["opensearch"] if r["path"] == "/same-listings/_search")
+    body = json.loads(search["body"])
+    assert body["aggs"]["tags_exact"] == {"terms": {"field": "tags_exact", "size": 200}}
+    assert body["sort"] == [{"published_at": {"order": "desc", "missing": "_last"}}]
+    assert '{"term": {"region": "beijing"}}' in json.dumps(body["query"])
+    assert set(body["highlight"]["fields"]) == {"title", "summary"}
