@@ -130,3 +130,4 @@ clean:
 
 bench: venv
 	$(PYTHON) bench/import.py --quick
+	$(PYTHON) bench/webhooks.py --quick

@@ -143,7 +143,7 @@ def _process(data: dict) -> WebhookResult:
         stored.note = handled.note[:500]
         stored.payment = handled.payment
         stored.save(update_fields=["outcome", "note", "payment"])
-        if handled.payment is not None:
+        if handled.payment is not None and handled.outcome != StripeEvent.Outcome.STALE:
             refresh_payment_status(handled.payment)
     if handled.outcome == StripeEvent.Outcome.FLAGGED:
         logger.warning("stripe event %s flagged for staff: %s", data["id"], handled.note)
@@ -155,11 +155,11 @@ def _process(data: dict) -> WebhookResult:
 
 def _lock(attempt_filter: dict) -> tuple[Payment, PaymentAttempt] | None:
     """Lock the payment, then its attempt (always this order, in every handler)."""
-    attempt = PaymentAttempt.objects.filter(**attempt_filter).only("pk", "payment_id").first()
-    if attempt is None:
+    lookup = {f"attempts__{name}": value for name, value in attempt_filter.items()}
+    payment = Payment.objects.select_for_update(of=("self",)).filter(**lookup).first()
+    if payment is None:
         return None
-    payment = Payment.objects.select_for_update().get(pk=attempt.payment_id)
-    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+    attempt = PaymentAttempt.objects.select_for_update().get(payment=payment, **attempt_filter)
     return payment, attempt
 
 
