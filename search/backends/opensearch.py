@@ -801,9 +801,14 @@ class OpenSearchSearchQuery(BaseSearchQuery):
         self._spelling_suggestion = results.get("spelling_suggestion")
 
     def get_spelling_suggestion(self, preferred_query=None):
-        """Asked for explicitly, a suggestion is looked for however many listings the query found."""
-        if preferred_query is not None or self._spelling_suggestion in (None, SPELLING_SUGGESTION_HAS_NOT_RUN):
-            self.run(spelling_query=preferred_query, want_spelling=True)
+        """Asked for explicitly, a suggestion is looked for however many listings the query found.
+
+        Only the suggestion request is made: the search itself is not needed for it."""
+        if preferred_query is None and self._spelling_suggestion not in (None, SPELLING_SUGGESTION_HAS_NOT_RUN):
+            return self._spelling_suggestion
+        self.build_query()  # collects what was typed
+        text = preferred_query or " ".join(self._typed)
+        self._spelling_suggestion = self.backend.suggest(text) if text.strip() else None
         return self._spelling_suggestion
 
     def run_mlt(self, **kwargs):
