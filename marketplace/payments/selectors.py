@@ -76,20 +76,28 @@ def _contract_model():
 
 
 def contract_get(*, pk: int, user: User):
-    """A contract the user may see the payments of: its seller's and buyer's members, the bureau, staff."""
+    """A contract whose payments the user may see: its seller's and buyer's members, the bureau, staff.
+
+    Raises Contract.DoesNotExist otherwise (the same visibility as the contract pages).
+    """
+    from marketplace.contracts import selectors as contract_selectors
+
     Contract = _contract_model()
-    contract = Contract.objects.select_related("current_version", "seller_organisation").get(pk=pk)
     if not user.is_authenticated:
         raise Contract.DoesNotExist
-    if user.is_staff or user.is_bureau:
-        return contract
-    parties = {contract.seller_organisation_id}
-    for version in contract.versions.all():
-        if version.buyer_organisation_id:
-            parties.add(version.buyer_organisation_id)
-    if not Organisation.objects.for_user(user).filter(pk__in=parties).exists():
-        raise Contract.DoesNotExist
-    return contract
+    if user.is_staff:
+        return Contract.objects.select_related("current_version", "seller_organisation").get(pk=pk)
+    return contract_selectors.contract_detail(pk=pk, user=user)
+
+
+def registered_contracts(*, user: User, limit: int = 50) -> list:
+    """The user's registered contracts (as seller or buyer), newest first, for links to their payments."""
+    from marketplace.contracts import selectors as contract_selectors
+
+    if not user.is_authenticated:
+        return []
+    qs = _contract_model().objects.all() if user.is_staff else contract_selectors.contracts_for_user(user=user)
+    return list(qs.filter(current_version__isnull=False).select_related("current_version")[:limit])
 
 
 def contract_overview(*, contract, user: User) -> dict:

@@ -63,6 +63,7 @@ def payment_list(request):
             "statuses": Payment.Status.choices,
             "configured": gateway.is_configured(),
             "is_staff": services.is_payments_staff(request.user),
+            "contracts": selectors.registered_contracts(user=request.user),
         },
     )
 
