@@ -39,24 +39,30 @@ class Command(haystack_update_index.Command):
 
         def update_with_progress(index, iterable, commit=True):
             batch = list(iterable)
-            original_update(index, batch, commit=commit)
-            if not show:
-                return
-            if index not in bars:
+            if show and index not in bars:
                 name = force_str(index.get_model()._meta.verbose_name_plural)
                 bars[index] = tqdm(
                     total=totals.get(index), unit="条", desc=f"{name} → {using}", file=self.stderr._out, leave=True
                 )
                 started[index] = time.monotonic()
+            original_update(index, batch, commit=commit)
+            if not show:
+                return
             bars[index].update(len(batch))
+            if totals.get(index) is not None and bars[index].n >= totals[index]:
+                _finish(index)
+
+        def _finish(index):
+            bar = bars.pop(index)
+            bar.close()
+            elapsed = max(time.monotonic() - started[index], 1e-9)
+            name = force_str(index.get_model()._meta.verbose_name_plural)
+            self.stdout.write(f"{name}: {bar.n} 条已写入 {using},{bar.n / elapsed:,.0f} 条/秒")
 
         backend.update = update_with_progress
         try:
             super().update_backend(label, using)
         finally:
             backend.update = original_update
-            for index, bar in bars.items():
-                bar.close()
-                elapsed = max(time.monotonic() - started[index], 1e-9)
-                name = force_str(index.get_model()._meta.verbose_name_plural)
-                self.stdout.write(f"{name}: {bar.n} 条已写入 {using},{bar.n / elapsed:,.0f} 条/秒")
+            for index in list(bars):
+                _finish(index)
