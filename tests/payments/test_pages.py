@@ -206,3 +206,16 @@ def test_the_nav_links_to_payments_for_signed_in_users(client, buyer):
     client.force_login(buyer)
 
     assert reverse("payments:list") in client.get("/").content.decode()
+
+
+def test_the_admin_shows_the_ledger_read_only(client, fee, db):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+    listing = client.get("/admin/payments/ledgerentry/")
+    add = client.get("/admin/payments/ledgerentry/add/")
+
+    assert listing.status_code == 200
+    assert add.status_code == 403

@@ -380,3 +380,57 @@ def test_a_failed_refund_is_recorded_and_not_booked(client, booked, staff, strip
     assert not LedgerEntry.objects.filter(kind="refund").exists()
     booked.refresh_from_db()
     assert booked.status == Payment.Status.PAID
+
+
+# ---------------------------------------------------------------- alipay and wechat_pay (not in localstripe)
+
+
+@pytest.mark.parametrize("method", ["alipay", "wechat_pay"])
+def test_an_alipay_or_wechat_payment_processing_then_succeeded_is_booked_with_its_method(
+    client, fee, started, stripe_on, method
+):
+    # localstripe has no alipay / wechat_pay PaymentMethods: the events are Stripe's shapes for them,
+    # around our real PaymentIntent id and amount, signed by the library.
+    now = int(time.time())
+    base = {
+        "id": started.payment_intent_id,
+        "object": "payment_intent",
+        "amount": started.amount_minor,
+        "currency": "cny",
+        "payment_method_types": ["card", "alipay", "wechat_pay"],
+    }
+    action = {"type": "wechat_pay_display_qr_code"} if method == "wechat_pay" else {"type": "alipay_handle_redirect"}
+    waiting = {**base, "status": "requires_action", "next_action": action}
+    charge = {"id": "ch_cn_1", "object": "charge", "payment_method_details": {"type": method}}
+    done = {**base, "status": "succeeded", "amount_received": started.amount_minor, "latest_charge": charge}
+
+    post_event(client, event_payload("payment_intent.requires_action", waiting, created=now - 20))
+    post_event(client, event_payload("payment_intent.processing", {**base, "status": "processing"}, created=now - 10))
+    fee.refresh_from_db()
+    assert fee.status == Payment.Status.PENDING
+    post_event(client, event_payload("payment_intent.succeeded", done, created=now))
+
+    fee.refresh_from_db()
+    entry = LedgerEntry.objects.get()
+    assert fee.status == Payment.Status.PAID
+    assert (entry.method_type, entry.amount) == (method, Decimal("1234.56"))
+    started.refresh_from_db()
+    assert started.charge_id == "ch_cn_1"
+
+
+def test_a_wechat_payment_that_expires_unpaid_ends_failed(client, fee, started, stripe_on):
+    base = {"id": started.payment_intent_id, "object": "payment_intent", "amount": started.amount_minor}
+    base["currency"] = "cny"
+    now = int(time.time())
+    expired = {**base, "status": "requires_payment_method", "last_payment_error": {"code": "payment_intent_expired"}}
+
+    post_event(
+        client, event_payload("payment_intent.requires_action", {**base, "status": "requires_action"}, created=now - 60)
+    )
+    post_event(client, event_payload("payment_intent.payment_failed", expired, created=now))
+
+    fee.refresh_from_db()
+    started.refresh_from_db()
+    assert fee.status == Payment.Status.FAILED
+    assert started.last_error == "payment_intent_expired"
+    assert not LedgerEntry.objects.exists()
