@@ -60,6 +60,7 @@ SCHEMA_VERSION = "1"
 LOCK_TIMEOUT_S = 10.0  # how long a write waits for another process's writer (a rebuild, the worker)
 LOCK_WAIT_S = 0.05
 SUGGESTION_MIN_HITS = 3
+SUGGESTER_MAX_AGE_S = 60.0
 SYNONYM_WEIGHT = 0.8
 PARTS_WEIGHT = 0.6
 AUTO_MAX_PREFIX = 16
@@ -94,6 +95,7 @@ class _Store:
     generation: int = 0
     suggester: Suggester | None = None
     suggester_generation: int = -1
+    suggester_built: float = 0.0
 
     def meta_stamp(self) -> tuple:
         """Changes with every commit: meta.json is replaced (new inode) each time."""
@@ -664,13 +666,20 @@ class EmbeddedSearchBackend(BaseSearchBackend):
     # ------------------------------------------------------------------ suggestions, mlt
 
     def suggester(self, searcher) -> Suggester:
+        """The vocabulary of the last commit, rebuilt at most every SUGGESTER_MAX_AGE_S seconds.
+
+        Words found in one listing only are left out (a typo in a listing is not a suggestion)."""
         store = self.store
-        if store.suggester is None or store.suggester_generation != store.generation:
-            vocabulary = Counter({analysis.normalise(t): 1 for t in analysis.domain_terms()})
+        fresh = store.suggester_generation == store.generation
+        young = time.monotonic() - store.suggester_built < SUGGESTER_MAX_AGE_S
+        if store.suggester is None or not (fresh or young):
+            vocabulary = Counter(dict.fromkeys(analysis.domain_term_set(), 1))
             for term, freq in searcher.terms_with_prefix(self.content_field_name, "", limit=None):
-                vocabulary[term] += freq
+                if freq >= 2:
+                    vocabulary[term] += freq
             store.suggester = Suggester(vocabulary)
             store.suggester_generation = store.generation
+            store.suggester_built = time.monotonic()
         return store.suggester
 
     def suggest(self, searcher, text: str) -> str | None:
