@@ -88,6 +88,7 @@ run: venv
 test: venv
 	@status=0; \
 	$(SERVICES) up || { echo "!! services did not start"; status=1; }; \
+	bash scripts/ensure_chromium.sh; \
 	( $(run_embedded) ) || status=1; \
 	if [ $$status -eq 0 ] || $(SERVICES) status >/dev/null; then \
 		( $(run_cluster) ) || status=1; \

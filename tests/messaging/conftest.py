@@ -1,4 +1,5 @@
 import io
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -70,3 +71,16 @@ def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)
     return client.cookies["sessionid"].value
+
+
+@pytest.fixture(scope="session")
+def scratch():
+    """A migrated scratch database for real server processes (never the test database, never the site's)."""
+    from .servers import ScratchDatabase
+
+    db = ScratchDatabase(os.environ.get("DATABASE_URL", ""))
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.drop()

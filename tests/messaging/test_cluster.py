@@ -13,21 +13,11 @@ import shutil
 
 import pytest
 
-from .servers import RedisServer, ScratchDatabase, connect, start_workers
+from .servers import RedisServer, connect, start_workers
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 
 TIMEOUT = 10
-
-
-@pytest.fixture(scope="module")
-def scratch():
-    db = ScratchDatabase(os.environ.get("DATABASE_URL", ""))
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.drop()
 
 
 @pytest.fixture(scope="module")

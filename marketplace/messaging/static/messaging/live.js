@@ -21,12 +21,16 @@
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live/";
   }
 
+  // .badge sets display, which beats the hidden attribute: hide through the style as well.
+  function show(node, count) {
+    node.textContent = String(count);
+    node.hidden = !count;
+    node.style.display = count ? "" : "none";
+  }
+
   function setBadge(name, count) {
     var nodes = document.querySelectorAll('[data-badge="' + name + '"]');
-    for (var i = 0; i < nodes.length; i++) {
-      nodes[i].textContent = String(count);
-      nodes[i].hidden = !count;
-    }
+    for (var i = 0; i < nodes.length; i++) show(nodes[i], count);
   }
 
   function render() {
@@ -34,9 +38,7 @@
     setBadge("notifications", state.notifications);
     var items = document.querySelectorAll("[data-unread-for]");
     for (var i = 0; i < items.length; i++) {
-      var n = state.conversations[items[i].getAttribute("data-unread-for")] || 0;
-      items[i].textContent = String(n);
-      items[i].hidden = !n;
+      show(items[i], state.conversations[items[i].getAttribute("data-unread-for")] || 0);
     }
   }
 
