@@ -132,4 +132,5 @@ clean:
 
 bench: venv
 	$(PYTHON) bench/import.py --quick
+	$(PYTHON) bench/stats.py --quick
 	$(PYTHON) bench/webhooks.py --quick

@@ -136,6 +136,12 @@ class Contract(models.Model):
             raise FrozenVersionError(_g("已提交或已登记的合同不能删除"))
         return super().delete(*args, **kwargs)
 
+    @property
+    def latest(self) -> "ContractVersion | None":
+        """The newest version (uses prefetched versions when the selector prefetched them)."""
+        versions = list(self.versions.all())
+        return versions[-1] if versions else None
+
 
 FROZEN_STATUSES = ("registered", "superseded")
 

@@ -35,7 +35,24 @@ class TurnoverFact(models.Model):
     tech_cents = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["year", "month"], name="turnover_year_month")]
+        # Covering indexes: the breakdowns and the two top lists read the index alone, never the table.
+        indexes = [
+            models.Index(
+                fields=[
+                    *("year", "month", "contract_type", "field", "county", "seller_region", "buyer_kind"),
+                    *("contract_cents", "tech_cents"),
+                ],
+                name="turnover_breakdowns",
+            ),
+            models.Index(
+                fields=["year", "seller_key", "seller_name", "contract_cents", "tech_cents", "month"],
+                name="turnover_sellers",
+            ),
+            models.Index(
+                fields=["year", "buyer_key", "buyer_name", "contract_cents", "tech_cents", "month"],
+                name="turnover_buyers",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.year}-{self.month:02d} {self.seller_name} → {self.buyer_name}"

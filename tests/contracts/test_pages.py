@@ -138,3 +138,17 @@ def test_the_nav_shows_contracts_to_all_and_stats_to_the_bureau(client, buyer, o
     assert "合同登记" in home and 'href="/stats/"' not in home
     client.force_login(officer)
     assert 'href="/stats/"' in client.get("/").content.decode()
+
+
+def test_the_contract_list_shows_the_latest_version_to_the_seller_and_the_bureau(
+    client, company, company_seller, officer, django_assert_max_num_queries
+):
+    first = draft(organisation=company, by=company_seller)
+    register(first, seller=company_seller, officer=officer)
+    services.contract_amend(contract=first, by=company_seller)
+    draft(organisation=company, by=company_seller, project_name="第二份合同")
+    for user in (company_seller, officer):
+        client.force_login(user)
+        with django_assert_max_num_queries(12):
+            page = client.get("/contracts/").content.decode()
+        assert "第二份合同" in page and "第 2 版" in page and first.registration_number in page

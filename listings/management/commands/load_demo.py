@@ -4,6 +4,7 @@ from django.db import DatabaseError
 
 from listings.demo.builder import DemoConflict, load_demo
 from listings.demo.specs import SpecError
+from marketplace.contracts.demo import demo_organisations, load_contract_demo
 
 
 class Command(BaseCommand):
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"演示数据已加载:{summary}"))
         else:
             self.stdout.write(f"演示数据已存在,未重复创建:{summary}")
+        self.stdout.write(f"演示技术合同:{load_contract_demo(organisations_by_key=demo_organisations())} 项")
         self._print_logins(result.logins)
 
     def _print_logins(self, rows):
