@@ -161,6 +161,17 @@ def rebuild(alias: str, *, batch_size: int = 1000) -> dict:
 
     backend = connections[alias].get_backend()
     index = connections[alias].get_unified_index().get_index(Technology)
+    if hasattr(backend, "reindex"):
+        # The cluster backend rebuilds behind its alias, which is what rebuild_index does there.
+        started, cpu_started = time.perf_counter(), time.process_time()
+        total = backend.reindex(batch_size=batch_size)["documents"]
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        return {
+            "docs": total,
+            "index_seconds": round(elapsed, 2),
+            "index_docs_per_s": round(total / elapsed, 1),
+            "index_docs_per_cpu_s": round(total / max(cpu, 1e-9), 1),
+        }
     backend.clear()
     started, cpu_started = time.perf_counter(), time.process_time()
     queryset = index.index_queryset().order_by("pk")
