@@ -263,3 +263,34 @@ def test_update_replaces_and_remove_deletes(embedded_index, catalogue):
     assert SearchQuerySet().count() == 3
     embedded_index.clear()
     assert SearchQuerySet().count() == 0
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        *['"', '"青稞', "-", "--青稞", "field:energy", "(光伏", "光伏 OR 青稞"],
+        *["*", "AND", "\\", "青稞" * 200, "🐂 牦牛", " "],
+    ],
+)
+def test_odd_user_input_never_fails(embedded_index, catalogue, typed):
+    index_all(embedded_index)
+    sqs = SearchQuerySet().auto_query(typed).facet("field").highlight()
+    assert sqs.count() >= 0
+    list(sqs[:20])
+    sqs.facet_counts()
+    sqs.spelling_suggestion()
+
+
+def test_excluded_words(embedded_index, catalogue):
+    index_all(embedded_index)
+    assert set(ids(SearchQuerySet().models(Technology).auto_query("太阳能发电 -供暖"))) == {catalogue["solar"].pk}
+
+
+def test_unknown_fields_are_a_clear_error(embedded_index, catalogue):
+    from haystack.exceptions import SearchBackendError
+
+    index_all(embedded_index)
+    with pytest.raises(SearchBackendError, match="colour"):
+        SearchQuerySet().filter(colour="red").count()
+    with pytest.raises(SearchBackendError, match="title"):
+        SearchQuerySet().order_by("title").count()
