@@ -158,7 +158,8 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         self.next_alias = f"{self.alias}-next"
         self.shards = options.get("SHARDS", 1)
         self.replicas = options.get("REPLICAS", 0)
-        self.timeout = options.get("TIMEOUT", 10)
+        # Searches give up after this and the page answers from the database; writes allow far longer.
+        self.timeout = options.get("TIMEOUT", 5)
         self._transport: Transport | None = None
         self.setup_complete = False
         self._kinds: dict[str, tuple[str, dict]] = {}
@@ -403,7 +404,9 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         try:
             raw = self.transport.search(self.alias, body)
         except NotFound:
-            # Nothing was ever indexed here: an empty result, and an index for the next write.
+            # Nothing was ever indexed here (or the index was deleted): an empty result, and an index
+            # for the next write.
+            self.setup_complete = False
             self._ensure_setup()
             return {"results": [], "hits": 0, "facets": {}, "spelling_suggestion": None}
         return self._process_results(raw, **kwargs)

@@ -28,6 +28,10 @@ logging.getLogger("opensearch").setLevel(logging.ERROR)
 logging.getLogger("elastic_transport.transport").setLevel(logging.ERROR)
 
 
+# Writes (bulk loads, index creation, refreshes) may take long on a busy cluster; searches must not.
+WRITE_TIMEOUT = 120
+
+
 class NotFound(SearchError):
     """The index, alias or document does not exist."""
 
@@ -78,12 +82,16 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        timeout: float | None = None,
     ) -> Any:
+        """One request; ``timeout`` overrides the client's (searches) for slow writes such as bulk loads."""
         text = None if body is None else body if isinstance(body, str) else dumps(body)
         clean_params = {key: _param(value) for key, value in (params or {}).items() if value is not None}
-        return self._send(method, path, clean_params, text, content_type)
+        return self._send(method, path, clean_params, text, content_type, timeout)
 
-    def _send(self, method: str, path: str, params: dict[str, str], body: str | None, content_type: str) -> Any:
+    def _send(
+        self, method: str, path: str, params: dict[str, str], body: str | None, content_type: str, timeout
+    ) -> Any:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -109,20 +117,20 @@ class Transport:
         return {index: sorted(entry.get("aliases", {})) for index, entry in found.items()}
 
     def create_index(self, name: str, body: Mapping[str, Any]) -> dict:
-        return self.request("PUT", _path(name), body=body)
+        return self.request("PUT", _path(name), body=body, timeout=WRITE_TIMEOUT)
 
     def delete_index(self, name: str) -> None:
         with contextlib.suppress(NotFound):
-            self.request("DELETE", _path(name))
+            self.request("DELETE", _path(name), timeout=WRITE_TIMEOUT)
 
     def update_aliases(self, actions: list[dict]) -> dict:
-        return self.request("POST", "/_aliases", body={"actions": actions})
+        return self.request("POST", "/_aliases", body={"actions": actions}, timeout=WRITE_TIMEOUT)
 
     def put_settings(self, index: str, settings: Mapping[str, Any]) -> dict:
-        return self.request("PUT", _path(index, "_settings"), body={"index": settings})
+        return self.request("PUT", _path(index, "_settings"), body={"index": settings}, timeout=WRITE_TIMEOUT)
 
     def refresh(self, index: str) -> dict:
-        return self.request("POST", _path(index, "_refresh"))
+        return self.request("POST", _path(index, "_refresh"), timeout=WRITE_TIMEOUT)
 
     # --- documents ----------------------------------------------------------
     def bulk(
@@ -130,12 +138,19 @@ class Transport:
     ) -> dict:
         params = {"refresh": "true" if refresh else None, "require_alias": "true" if require_alias else None}
         return self.request(
-            "POST", _path(index, "_bulk"), params=params, body=ndjson(lines), content_type="application/x-ndjson"
+            "POST",
+            _path(index, "_bulk"),
+            params=params,
+            body=ndjson(lines),
+            content_type="application/x-ndjson",
+            timeout=WRITE_TIMEOUT,
         )
 
     def delete_by_query(self, index: str, query: Mapping[str, Any], *, refresh: bool = False) -> dict:
         params = {"refresh": "true" if refresh else None, "conflicts": "proceed"}
-        return self.request("POST", _path(index, "_delete_by_query"), params=params, body={"query": query})
+        return self.request(
+            "POST", _path(index, "_delete_by_query"), params=params, body={"query": query}, timeout=WRITE_TIMEOUT
+        )
 
     # --- reads ----------------------------------------------------------------
     def search(self, index: str, body: Mapping[str, Any]) -> dict:
@@ -172,13 +187,13 @@ class OpenSearchTransport(Transport):
         options = {"timeout": timeout, "max_retries": 1, "retry_on_timeout": False, **(client_options or {})}
         self.client = OpenSearch(hosts=[url], **options)
 
-    def _send(self, method: str, path: str, params: dict[str, str], body: str | None, content_type: str) -> Any:
+    def _send(self, method, path, params, body, content_type, timeout) -> Any:
         from opensearchpy import exceptions
 
         headers = {"content-type": content_type} if body is not None else None
         try:
             return self.client.transport.perform_request(
-                method, path, params=params or None, body=body, headers=headers
+                method, path, params=params or None, body=body, headers=headers, timeout=timeout
             )
         except exceptions.ConnectionError as error:  # includes timeouts
             raise SearchUnavailable(f"{method} {path}: {error.__class__.__name__}: {error.info}") from error
@@ -202,7 +217,7 @@ class ElasticsearchTransport(Transport):
         options = {"request_timeout": timeout, "max_retries": 1, "retry_on_timeout": False, **(client_options or {})}
         self.client = Elasticsearch(url, **options)
 
-    def _send(self, method: str, path: str, params: dict[str, str], body: str | None, content_type: str) -> Any:
+    def _send(self, method, path, params, body, content_type, timeout) -> Any:
         import elastic_transport
         from elasticsearch import ApiError
 
@@ -210,7 +225,8 @@ class ElasticsearchTransport(Transport):
         if body is not None:
             headers["content-type"] = content_type
         try:
-            response = self.client.perform_request(
+            client = self.client if timeout is None else self.client.options(request_timeout=timeout)
+            response = client.perform_request(
                 method, path, params=params or None, headers=headers, body=None if body is None else body.encode()
             )
         except (elastic_transport.ConnectionError, elastic_transport.ConnectionTimeout) as error:
