@@ -8,6 +8,7 @@ Runs on both profiles: it needs no search node.
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -51,6 +52,8 @@ class Recorder(BaseHTTPRequestHandler):
                 "body": body,
             }
         )
+        if url.path == "/slow/_search":
+            time.sleep(1.5)
         status, payload = STATUS_PATHS.get(url.path, (200, GENERIC))
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -186,6 +189,15 @@ def test_an_engine_that_does_not_answer_is_unavailable(client):
     transport = transport_for(f"http://127.0.0.1:{port}", client=client, timeout=2)
     with pytest.raises(SearchUnavailable, match="GET /"):
         transport.info()
+
+
+@pytest.mark.parametrize("client", ["opensearch", "elasticsearch"])
+def test_an_engine_that_answers_too_slowly_is_unavailable(engine, client):
+    transport = transport_for(url_of(engine), client=client, timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(SearchUnavailable, match="POST /slow/_search"):
+        transport.search("slow", {"query": {"match_all": {}}})
+    assert time.monotonic() - started < 1.2  # gave up, did not wait for the answer (nor retry)
 
 
 def test_an_unknown_client_is_refused():
