@@ -1,9 +1,11 @@
 """The cluster backend against the real OpenSearch node, through haystack's SearchQuerySet (what the site uses)."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from haystack import connections
 from haystack.query import SearchQuerySet
@@ -306,3 +308,12 @@ def test_a_refused_request_is_an_error_not_an_outage(catalogue):
     with pytest.raises(SearchError) as caught:
         list(SearchQuerySet().raw_search("field:(unbalanced"))
     assert "query" in str(caught.value).lower()
+
+
+def test_update_index_removes_what_the_database_no_longer_publishes(catalogue):
+    # a bulk change that bypassed the signals (as needs_expire or an import would)
+    Technology.objects.filter(pk=catalogue["herb"].pk).update(status="withdrawn")
+    call_command("update_index", "--remove", "--verbosity", "0", stdout=io.StringIO(), stderr=io.StringIO())
+    assert SearchQuerySet().count() == 4
+    assert "藏药材红景天提取工艺" not in titles(SearchQuerySet().all())
+    assert sorted(SearchQuerySet().models(Need).values_list("pk", flat=True)) == [str(catalogue["need"].pk)]
