@@ -42,21 +42,24 @@ class Hits:
 MAX_CLAUSES = 48
 
 
-def query_words(terms: Sequence[Term]) -> list[str]:
+def query_words(terms: Sequence[Term], *, concepts: bool = True) -> list[str]:
     """The words sent to the engine: the key terms, then words of the same concept (single words only)."""
     words = [t.word for t in terms if is_known(t.word)]
-    for term in terms:
-        words += sorted(w for w in term.related if " " not in w and is_known(w))
+    if concepts:
+        for term in terms:
+            words += sorted(w for w in term.related if " " not in w and is_known(w))
     return list(dict.fromkeys(words))[:MAX_CLAUSES]
 
 
-def _or_query(terms: Sequence[Term]) -> SQ | None:
-    clauses = [SQ(content=word) for word in query_words(terms)]
+def _or_query(terms: Sequence[Term], *, concepts: bool = True) -> SQ | None:
+    clauses = [SQ(content=word) for word in query_words(terms, concepts=concepts)]
     return functools.reduce(operator.or_, clauses) if clauses else None
 
 
-def _engine_hits(model, terms: Sequence[Term], *, limit: int, using: str | None) -> dict[int, float]:
-    query = _or_query(terms)
+def _engine_hits(
+    model, terms: Sequence[Term], *, limit: int, using: str | None, concepts: bool = True
+) -> dict[int, float]:
+    query = _or_query(terms, concepts=concepts)
     if query is None:
         return {}
     sqs = SearchQuerySet(using=using).models(model).filter(query)
@@ -80,16 +83,19 @@ def _database_hits(model, terms: Sequence[Term], *, limit: int) -> dict[int, flo
     return dict.fromkeys(pks[:limit], 0.0)
 
 
-def _hits(model, terms: Sequence[Term], *, limit: int, using: str | None) -> Hits:
+def _hits(model, terms: Sequence[Term], *, limit: int, using: str | None, concepts: bool = True) -> Hits:
     try:
-        return Hits(_engine_hits(model, terms, limit=limit, using=using))
+        return Hits(_engine_hits(model, terms, limit=limit, using=using, concepts=concepts))
     except SearchUnavailable:
         logger.warning("matching: search engine unreachable, candidates from the database")
         return Hits(_database_hits(model, terms, limit=limit), engine=False)
 
 
-def technology_hits(terms: Sequence[Term], *, limit: int = CANDIDATES, using: str | None = None) -> Hits:
-    return _hits(Technology, terms, limit=limit, using=using)
+def technology_hits(
+    terms: Sequence[Term], *, limit: int = CANDIDATES, using: str | None = None, concepts: bool = True
+) -> Hits:
+    """concepts=False: the key terms only (the BM25 baseline of evaluate_matching)."""
+    return _hits(Technology, terms, limit=limit, using=using, concepts=concepts)
 
 
 def need_hits(terms: Sequence[Term], *, limit: int = NEED_CANDIDATES, using: str | None = None) -> Hits:

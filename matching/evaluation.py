@@ -308,12 +308,12 @@ def pipeline_ranker(*, using: str | None = None, **options) -> Ranker:
 
 
 def bm25_ranker(*, using: str | None = None) -> Ranker:
-    """The baseline: the engine's BM25 order for the same key-term query, no re-ranking, no constraints."""
+    """The baseline: the engine's BM25 order for the need's key terms (no concept words, no re-ranking)."""
     from . import candidates
 
     def rank(need: Need) -> list[int]:
         profile = ranking.need_profile(need)
-        hits = candidates.technology_hits(profile.terms, limit=RECALL_AT, using=using)
+        hits = candidates.technology_hits(profile.terms, limit=RECALL_AT, using=using, concepts=False)
         return list(hits.scores)[:RECALL_AT]
 
     return rank

@@ -146,6 +146,10 @@ class Term:
     related: frozenset[str] = frozenset()  # words of the same concept (CONCEPT_CREDIT)
 
 
+def _is_cjk(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
 def _pieces(word: str) -> list[str]:
     """What a word is made of: its dictionary parts, else (a short word) its characters."""
     parts = analysis.subwords(word)
@@ -170,6 +174,8 @@ def key_terms(title: str, body: str, *, limit: int = MAX_TERMS) -> tuple[Term, .
 
     for boost, text in ((TITLE_BOOST, title), (1.0, body)):
         for word in analysis.query_tokens(text):
+            if len(word) == 1 and not _is_cjk(word):
+                continue  # a lone letter or digit (β, 3) says nothing
             if is_known(word):
                 add(word, informativeness(word) * boost)
                 continue
@@ -479,7 +485,7 @@ def reason_text(item: dict) -> str:
     if code == "modes":
         return _("接受%(modes)s方式") % {"modes": _join(_label(ModeCode, m) for m in item["modes"])}
     if code == "price":
-        return _("报价 %(price)s,在预算 %(budget)s 以内") % {
+        return _("报价 %(price)s,在预算 %(budget)s以内") % {
             "price": _price_text(item),
             "budget": money(item["budget"]),
         }

@@ -21,9 +21,19 @@ logger = logging.getLogger(__name__)
 
 
 def _already_queued(key: tuple) -> bool:
-    """The same refresh is already waiting for this transaction's commit (several saves of one listing)."""
+    """The same refresh waits for the commit of this very atomic block (several saves of one listing).
+
+    Only callbacks of the current block count, as in search.signals: Django drops those of a rolled-back
+    savepoint, so a refresh lost with a rollback is queued again by the next change. (A nested block may
+    queue the same refresh once more; a refresh is idempotent.)"""
     connection = transaction.get_connection()
-    return any(getattr(cb, "matching_key", None) == key for _sids, cb, _robust in connection.run_on_commit)
+    current = set(connection.savepoint_ids) - {None}
+    return any(
+        getattr(callback, "matching_key", None) == key
+        and not getattr(callback, "matching_sent", False)
+        and set(sids) - {None} == current
+        for sids, callback, _robust in connection.run_on_commit
+    )
 
 
 def _enqueue_on_commit(task, pk: int) -> None:
@@ -32,6 +42,7 @@ def _enqueue_on_commit(task, pk: int) -> None:
         return
 
     def send():
+        send.matching_sent = True
         try:
             task.enqueue(pk)
         except Exception:  # a broken queue must not break a save that already committed
