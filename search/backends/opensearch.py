@@ -244,10 +244,9 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         if not actions:
             return
         self._ensure_setup()
-        targets = self._write_targets()
         for attempt in (1, 2):
             lines: list[dict] = []
-            for target in targets:
+            for target in self._write_targets():
                 for action, source in actions:
                     ((op, meta),) = action.items()
                     lines.append({op: {**meta, "_index": target}})
@@ -258,7 +257,8 @@ class OpenSearchSearchBackend(BaseSearchBackend):
             if not failures:
                 return
             if attempt == 1 and any(f.get("type") == "index_not_found_exception" for f in failures):
-                # The alias went away (cleared by hand, node restarted without data): set up again.
+                # The alias went away (cleared by hand, node restarted without data) or a reindex just
+                # swapped it: set up again and send to the targets there are now.
                 self.setup_complete = False
                 self._ensure_setup()
                 continue
@@ -357,7 +357,12 @@ class OpenSearchSearchBackend(BaseSearchBackend):
                             continue
                         lines += [{"create": {"_index": new, "_id": doc[ID]}}, doc]
                     settle()
-                    in_flight = (sender.submit(transport.bulk, lines), len(chunk))
+                    if lines:
+                        in_flight = (sender.submit(transport.bulk, lines), len(chunk))
+                    else:  # every listing of the chunk skipped itself
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
             settle()
             transport.put_settings(new, {"refresh_interval": "1s"})
             transport.refresh(new)
