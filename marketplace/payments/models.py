@@ -25,6 +25,7 @@ from marketplace.accounts.models import Organisation
 from .money import CURRENCY
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+METHOD_LABELS = {"card": _("银行卡"), "alipay": _("支付宝"), "wechat_pay": _("微信支付")}
 
 
 class LedgerImmutableError(RuntimeError):
@@ -259,6 +260,10 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerImmutableError("ledger entries are append-only")
+
+    @property
+    def method_label(self) -> str:
+        return str(METHOD_LABELS.get(self.method_type, self.method_type or "—"))
 
     @property
     def signed_amount(self) -> Decimal:
