@@ -1,6 +1,7 @@
 """Smoke test of the development OpenSearch node (scripts/services.sh up opensearch).
 
-Skipped unless SEARCH_URL is set, so `make test` skips it for now:
+Skipped unless SEARCH_URL is set: `make test` runs it in the cluster profile (the node is in
+services.sh's default set), the embedded profile skips it. By hand:
 
     bash scripts/services.sh up opensearch
     SEARCH_URL=http://127.0.0.1:59200 .venv/bin/python -m pytest -q tests/search
