@@ -153,7 +153,7 @@ def queries(count: int, *, seed: int = 11) -> list[str]:
     return out
 
 
-def rebuild(alias: str, *, batch_size: int = 1000) -> dict:
+def rebuild(alias: str, *, batch_size: int | None = None) -> dict:
     """Clear and re-index every technology from the database, as rebuild_index does; docs/s end to end."""
     from haystack import connections
 
@@ -172,6 +172,7 @@ def rebuild(alias: str, *, batch_size: int = 1000) -> dict:
             "index_docs_per_s": round(total / elapsed, 1),
             "index_docs_per_cpu_s": round(total / max(cpu, 1e-9), 1),
         }
+    batch_size = batch_size or backend.batch_size
     backend.clear()
     started, cpu_started = time.perf_counter(), time.process_time()
     queryset = index.index_queryset().order_by("pk")
