@@ -41,7 +41,7 @@ from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 from haystack.backends import BaseEngine, BaseSearchBackend, BaseSearchQuery, SearchNode, log_query
 from haystack.constants import DJANGO_CT, DJANGO_ID, ID
-from haystack.exceptions import MissingDependency, SearchBackendError, SkipDocument
+from haystack.exceptions import SearchBackendError, SkipDocument
 from haystack.inputs import BaseInput, Exact, Not
 from haystack.models import SearchResult
 from haystack.utils import get_identifier, get_model_ct
@@ -371,7 +371,7 @@ class EmbeddedSearchBackend(BaseSearchBackend):
                 [(tantivy.Occur.Should, c) for c in clauses], minimum_number_should_match=required
             )
         if excluded:
-            bans = [(tantivy.Occur.MustNot, self._term(field_name, alt)) for w in excluded for alt in [w]]
+            bans = [(tantivy.Occur.MustNot, self._term(field_name, word)) for word in excluded]
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *bans])
         return query
 
@@ -640,16 +640,16 @@ class EmbeddedSearchBackend(BaseSearchBackend):
                 if not info.faceted:
                     raise SearchBackendError(f"'{requested}' is not a faceted field.")
                 size = int((options or {}).get("limit") or (options or {}).get("size") or 100)
-                aggs[requested] = {"terms": {"field": info.name, "size": max(size, 1)}}
+                # Segments report many more terms than asked, so the merged top counts are exact.
+                aggs[requested] = {
+                    "terms": {"field": info.name, "size": max(size, 1), "segment_size": max(10 * size, 1000)}
+                }
             answer = searcher.aggregate(query, aggs)
             fields_out = {}
             for requested in facets:
-                info = self.resolve(requested)
                 buckets = answer.get(requested, {}).get("buckets", [])
                 mincount = int((facets[requested] or {}).get("mincount") or 1)
-                fields_out[requested] = [
-                    (_facet_value(info, b["key"]), b["doc_count"]) for b in buckets if b["doc_count"] >= mincount
-                ]
+                fields_out[requested] = [(b["key"], b["doc_count"]) for b in buckets if b["doc_count"] >= mincount]
             out["fields"] = fields_out
             out.setdefault("dates", {})
             out.setdefault("queries", {})
@@ -860,10 +860,6 @@ def _from_index(info: FieldInfo, value):
     return value
 
 
-def _facet_value(info: FieldInfo, key):
-    return key
-
-
 def _coerce(info: FieldInfo, text: str):
     if info.kind == INT:
         return int(float(text))
@@ -975,4 +971,4 @@ def _parse_field_clauses(query_string: str):
     return clauses or None
 
 
-__all__ = ["EmbeddedEngine", "EmbeddedSearchBackend", "EmbeddedSearchQuery", "MissingDependency"]
+__all__ = ["EmbeddedEngine", "EmbeddedSearchBackend", "EmbeddedSearchQuery"]
