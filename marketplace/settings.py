@@ -246,6 +246,8 @@ MESSAGING_SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # link
 if REDIS_URL:
     # Deployments (or test runs) sharing one Redis keep their channel names apart.
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")
+    # All sockets of a worker share one Redis queue; the default 100 would drop events under a burst.
+    CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = 5000
 
 # --- contracts and statistics (marketplace.contracts, marketplace.stats) ----
 # Scanned contracts live outside MEDIA_ROOT and are served by a permission-checked view only.

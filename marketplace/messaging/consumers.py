@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -54,6 +55,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             sources.append(self._layer_receive)
         with contextlib.suppress(StopConsumer):
             await await_many_dispatch(sources, self.dispatch)
+
+    async def dispatch(self, message):
+        """AsyncConsumer.dispatch without its per-message ``aclose_old_connections()``: that is a hop to the
+        one database thread for every frame and every live event, queueing deliveries behind sends. Each
+        database call here goes through database_sync_to_async, which closes stale connections itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def _layer_receive(self):
         failed = False

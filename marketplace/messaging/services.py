@@ -320,10 +320,11 @@ def message_send(
     client_msg_id = _clean_client_msg_id(client_msg_id)
     text = text or ""
     _check_text(text, upload is not None)
-    existing = _existing(by, client_msg_id, conversation.pk)
-    if existing is not None:
-        return SendResult(existing, False)
-    check_rate(by)
+    if upload is not None:
+        # Files are processed before the lock is taken (and a resend does not process them again).
+        existing = _existing(by, client_msg_id, conversation.pk)
+        if existing is not None:
+            return SendResult(existing, False)
     attachment = _prepare_attachment(upload) if upload is not None else {}
     files = attachment.pop("files", [])
     try:
@@ -337,7 +338,7 @@ def message_send(
             skip_channel=skip_channel,
         )
     except IntegrityError:
-        # The same client id raced in from another tab or worker: that stored message is the answer.
+        # Already stored (a resend), or the same client id raced in from another tab or worker.
         existing = _existing(by, client_msg_id, conversation.pk)
         if existing is None:
             raise
@@ -350,8 +351,6 @@ def _store_message(*, conversation_id, by, client_msg_id, text, attachment, file
     # The row lock orders sends within a conversation: seq and id grow in commit order.
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     recipients, (organisation_id, organisation_name) = _participation(conversation_id, by)
-    if Message.objects.filter(sender=by, client_msg_id=client_msg_id).exists():
-        raise IntegrityError("client_msg_id already stored")
     message = Message(
         conversation=conversation,
         seq=conversation.last_seq + 1,
@@ -361,7 +360,16 @@ def _store_message(*, conversation_id, by, client_msg_id, text, attachment, file
         client_msg_id=client_msg_id,
         **attachment,
     )
+    # A resend fails here on the unique client id (IntegrityError: message_send answers with the stored one).
     _save_with_files(message, files)
+    # After that check: a resend of a stored message is not a new message and is not limited.
+    try:
+        check_rate(by)
+    except RateLimited:
+        for field_file in (message.attachment, message.attachment_thumb):
+            if field_file:
+                field_file.delete(save=False)
+        raise
     Conversation.objects.filter(pk=conversation.pk).update(
         last_seq=message.seq, last_message_id=message.pk, last_message_at=message.created_at
     )

@@ -1,5 +1,6 @@
 import io
 import os
+import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,6 +9,12 @@ from PIL import Image
 
 from marketplace.messaging import services
 from tests.factories import NeedFactory, OrganisationFactory, TechnologyFactory, member_of
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_keys(settings):
+    """Rate-limit counters are keyed by user id, and ids come round again from test to test."""
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex}}
 
 
 @pytest.fixture

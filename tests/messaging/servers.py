@@ -144,7 +144,19 @@ class AsgiWorker:
         self.name = name
         self.log = Path(tempfile.mkstemp(prefix=f"msg-{name}-", suffix=".log")[1])
         self.process = subprocess.Popen(  # noqa: S603
-            [DAPHNE, "-b", "127.0.0.1", "-p", str(self.port), "-v", "0", "marketplace.asgi:application"],
+            # A crowd connecting at once queues for the database; daphne's 5 s handshake limit is too short.
+            [
+                DAPHNE,
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-v",
+                "0",
+                "--websocket_connect_timeout",
+                "60",
+                "marketplace.asgi:application",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self.log.open("w"),

@@ -158,6 +158,19 @@ def test_the_rate_limit_stops_the_21st_message_in_the_window(conversation, buyer
     ).created
 
 
+def test_a_rate_limited_attachment_leaves_no_file(conversation, buyer, send, settings, tmp_path):
+    settings.MESSAGING_RATE_LIMIT = 1
+    settings.MESSAGING_RATE_WINDOW = 3600
+    send(conversation, buyer, "第一条")
+
+    with pytest.raises(services.RateLimited):
+        send(conversation, buyer, "", upload=png_upload())
+
+    assert Message.objects.count() == 1
+    media = tmp_path / "media"
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
 def test_an_image_attachment_is_validated_like_listing_images(conversation, buyer, send):
     message = send(conversation, buyer, "", upload=png_upload())
 
