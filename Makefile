@@ -134,3 +134,4 @@ bench: venv
 	$(PYTHON) bench/import.py --quick
 	$(PYTHON) bench/stats.py --quick
 	$(PYTHON) bench/webhooks.py --quick
+	$(PYTHON) bench/ws.py --quick
