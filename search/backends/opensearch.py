@@ -202,7 +202,9 @@ class OpenSearchSearchBackend(BaseSearchBackend):
             "analysis": analysis_settings(),
         }
         if loading:
+            # Nobody searches it yet, and a failed build is simply thrown away: no refreshes, no fsync per bulk.
             index_settings["refresh_interval"] = "-1"
+            index_settings["translog"] = {"durability": "async"}
         return {"settings": {"index": index_settings}, "mappings": mappings}
 
     def new_index_name(self) -> str:
@@ -364,7 +366,7 @@ class OpenSearchSearchBackend(BaseSearchBackend):
                         if progress:
                             progress(done, total)
             settle()
-            transport.put_settings(new, {"refresh_interval": "1s"})
+            transport.put_settings(new, {"refresh_interval": "1s", "translog": {"durability": "request"}})
             transport.refresh(new)
             actions = [{"remove": {"index": name, "alias": self.alias}} for name in old]
             actions += [
