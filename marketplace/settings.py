@@ -270,3 +270,12 @@ STRIPE_MAX_NETWORK_RETRIES = 2  # retried with the same idempotency key, so neve
 STRIPE_WEBHOOK_TOLERANCE = 300  # seconds; older signed timestamps are refused (replay window)
 PAYMENTS_METHODS = ["card", "alipay", "wechat_pay"]
 LOGGING["loggers"]["stripe"] = {"level": "WARNING"}  # the library logs every request at INFO
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "PaymentStatusEnum": "marketplace.payments.models.Payment.Status",
+        "PaymentKindEnum": "marketplace.payments.models.Payment.Kind",
+        "PaymentFeeKindEnum": "marketplace.payments.models.Payment.FeeKind",
+        "RefundStatusEnum": "marketplace.payments.models.Refund.Status",
+        "LedgerEntryKindEnum": "marketplace.payments.models.LedgerEntry.Kind",
+    }
+)

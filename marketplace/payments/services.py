@@ -64,6 +64,20 @@ def require_configured() -> None:
         raise ValidationError(_("在线支付尚未开通(平台未配置 Stripe 密钥),请联系平台工作人员"))
 
 
+def decline_message(exc: stripe.CardError) -> str:
+    """Why the bank said no, in the page's language, with Stripe's own words beside it."""
+    labels = {
+        "card_declined": _("银行卡被拒绝"),
+        "expired_card": _("银行卡已过期"),
+        "incorrect_cvc": _("安全码不正确"),
+        "incorrect_number": _("卡号不正确"),
+        "insufficient_funds": _("余额不足"),
+        "processing_error": _("银行处理出错,请重试"),
+    }
+    label = labels.get(exc.code or "", _("支付未成功"))
+    return f"{label}({exc.user_message})" if exc.user_message else str(label)
+
+
 def stripe_reason(exc: stripe.StripeError) -> str:
     """A short reason for people: Stripe's message for the payer, or what kind of failure it was."""
     if isinstance(exc, stripe.APIConnectionError):
@@ -301,7 +315,7 @@ def attempt_pay_with(*, attempt: PaymentAttempt, payment_method: str, by: User) 
             idempotency_key=f"{attempt.idempotency_key}-{payment_method}",
         )
     except stripe.CardError as exc:
-        message = exc.user_message or _("银行卡被拒绝")
+        message = decline_message(exc)
         PaymentAttempt.objects.filter(pk=attempt.pk).update(last_error=message[:500])
         return {"status": "failed", "error": message}
     except stripe.StripeError as exc:

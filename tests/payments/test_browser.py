@@ -136,7 +136,7 @@ def test_a_declined_card_is_shown_on_the_page(browser_fee, delivered_webhooks, p
     page.click("#submit-payment")
 
     message = page.wait_for_selector("#payment-message:not([hidden])")
-    assert "declined" in message.inner_text()
+    assert "银行卡被拒绝" in message.inner_text()
     # localstripe's payment_intent.payment_failed event arrives a second later and marks the failure.
     deadline = time.monotonic() + 15
     while browser_fee.status != Payment.Status.FAILED and time.monotonic() < deadline:

@@ -101,9 +101,9 @@ def test_after_a_decline_a_new_intent_is_made_and_the_old_one_cancelled(fee, buy
 
     answer = services.attempt_pay_with(attempt=first, payment_method=card.card.id, by=buyer)
 
-    assert answer == {"status": "failed", "error": "Your card was declined."}
+    assert answer == {"status": "failed", "error": "银行卡被拒绝(Your card was declined.)"}
     first.refresh_from_db()
-    assert first.last_error == "Your card was declined."
+    assert first.last_error == "银行卡被拒绝(Your card was declined.)"
     second = services.payment_start(payment=fee, by=buyer)
     assert second.pk != first.pk
     assert stripe_client.v1.payment_intents.retrieve(first.payment_intent_id).status == "canceled"
