@@ -93,3 +93,31 @@ class YearFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.get_indicator_display()} {self.value}"
+
+
+class TurnoverRollup(models.Model):
+    """Pre-aggregated turnover: per year and month (0 = the whole year), per breakdown code or party.
+
+    dimension is one of the filter dimensions (contract_type, field, county, seller_region, buyer_kind) or
+    "seller" / "buyer" (code = the party key, label = its name). Kept in step with TurnoverFact by
+    stats.services.turnover_record in the registering transaction; the dashboard reads it whenever no
+    dimension filter is set (a year, quarter or month with all breakdowns), and TurnoverFact otherwise.
+    """
+
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    dimension = models.CharField(max_length=16)
+    code = models.CharField(max_length=140)
+    label = models.CharField(max_length=120, blank=True)
+    count = models.BigIntegerField(default=0)
+    contract_cents = models.BigIntegerField(default=0)
+    tech_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["year", "month", "dimension", "code"], name="unique_turnover_rollup")
+        ]
+        indexes = [models.Index(fields=["year", "month", "dimension", "contract_cents"], name="turnover_rollup_top")]
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.month:02d} {self.dimension}={self.code}: {self.count}"

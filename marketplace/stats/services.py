@@ -3,7 +3,8 @@
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,7 +14,7 @@ from marketplace.contracts.models import AuditEntry, Contract, ContractVersion
 from marketplace.contracts.services import audit
 from marketplace.contracts.vocab import EntityKind, seller_region
 
-from .models import Indicator, TurnoverFact, YearFigure
+from .models import Indicator, TurnoverFact, TurnoverRollup, YearFigure
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
@@ -50,26 +51,100 @@ def fact_for(*, contract: Contract, version: ContractVersion) -> TurnoverFact:
     )
 
 
+ROLLUP_DIMENSIONS = ("contract_type", "field", "county", "seller_region", "buyer_kind")
+
+
+def rollup_keys(fact: TurnoverFact) -> list[tuple[int, str, str]]:
+    """(month, dimension, code) cells a fact adds to: its month and the whole year (month 0)."""
+    cells = [(dim, getattr(fact, dim)) for dim in ROLLUP_DIMENSIONS]
+    cells += [("seller", fact.seller_key), ("buyer", fact.buyer_key)]
+    return [(month, dim, code) for month in (fact.month, 0) for dim, code in cells]
+
+
+def _add_to_rollup(fact: TurnoverFact, sign: int) -> None:
+    for month, dimension, code in rollup_keys(fact):
+        key = {"year": fact.year, "month": month, "dimension": dimension, "code": code}
+        delta = {
+            "count": F("count") + sign,
+            "contract_cents": F("contract_cents") + sign * fact.contract_cents,
+            "tech_cents": F("tech_cents") + sign * fact.tech_cents,
+        }
+        if TurnoverRollup.objects.filter(**key).update(**delta):
+            continue
+        try:
+            with transaction.atomic():  # a concurrent registration may create the same cell
+                TurnoverRollup.objects.create(
+                    **key, count=sign, contract_cents=sign * fact.contract_cents, tech_cents=sign * fact.tech_cents
+                )
+        except IntegrityError:
+            TurnoverRollup.objects.filter(**key).update(**delta)
+    for side in ("seller", "buyer"):
+        _relabel(fact.year, fact.month, side, getattr(fact, f"{side}_key"))
+
+
+def _relabel(year: int, month: int, side: str, key: str) -> None:
+    """A party's label is the greatest of its names among the facts it sums (as on the fact-table path)."""
+    facts = TurnoverFact.objects.filter(year=year, **{f"{side}_key": key})
+    for cell_month, rows in ((month, facts.filter(month=month)), (0, facts)):
+        label = rows.aggregate(label=Max(f"{side}_name"))["label"] or ""
+        TurnoverRollup.objects.filter(year=year, month=cell_month, dimension=side, code=key).update(label=label)
+
+
 def turnover_record(*, contract: Contract, version: ContractVersion) -> TurnoverFact:
     """The contract now counts with this version (a registered amendment replaces, never adds).
 
-    Called by the registration service inside its transaction.
+    Called by the registration service inside its transaction; keeps the rollup in step.
     """
-    TurnoverFact.objects.filter(contract=contract).delete()
+    old = TurnoverFact.objects.filter(contract=contract).first()
+    if old is not None:
+        old.delete()
+        _add_to_rollup(old, -1)
     fact = fact_for(contract=contract, version=version)
     fact.save()
+    _add_to_rollup(fact, +1)
     return fact
+
+
+def rollup_rows(facts) -> list[TurnoverRollup]:
+    """The rollup of a set of facts, computed in Python (rebuilds, bulk loads)."""
+    cells: dict[tuple, list] = {}
+    labels: dict[tuple, str] = {}
+    for fact in facts:
+        for month, dimension, code in rollup_keys(fact):
+            key = (fact.year, month, dimension, code)
+            cell = cells.setdefault(key, [0, 0, 0])
+            cell[0] += 1
+            cell[1] += fact.contract_cents
+            cell[2] += fact.tech_cents
+            if dimension in ("seller", "buyer"):
+                name = getattr(fact, f"{dimension}_name")
+                labels[key] = max(labels.get(key, ""), name)
+    return [
+        TurnoverRollup(
+            year=year,
+            month=month,
+            dimension=dimension,
+            code=code,
+            label=labels.get((year, month, dimension, code), ""),
+            count=n,
+            contract_cents=a,
+            tech_cents=t,
+        )
+        for (year, month, dimension, code), (n, a, t) in cells.items()
+    ]
 
 
 @transaction.atomic
 def turnover_rebuild() -> int:
-    """Rebuild every fact from the registered versions (repair; the facts are derived data)."""
+    """Rebuild every fact and the rollup from the registered versions (repair; both are derived data)."""
     TurnoverFact.objects.all().delete()
+    TurnoverRollup.objects.all().delete()
     rows = [
         fact_for(contract=v.contract, version=v)
         for v in ContractVersion.objects.counting().select_related("contract").iterator(chunk_size=2000)
     ]
     TurnoverFact.objects.bulk_create(rows, batch_size=2000)
+    TurnoverRollup.objects.bulk_create(rollup_rows(rows), batch_size=2000)
     return len(rows)
 
 
