@@ -15,6 +15,7 @@ is HTML-escaped and only our own <em> tags are added, whatever the listing conta
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -27,6 +28,7 @@ from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -134,18 +136,9 @@ class Hit:
     modes: list[str]
     published_at: datetime | None
     score: float | None
-
-    @property
-    def kind_label(self) -> str:
-        return str(KIND_LABELS[self.kind])
-
-    @property
-    def tag_labels(self) -> list[str]:
-        return [str(FACETS["tags"][1].get(t, t)) for t in self.tags]
-
-    @property
-    def mode_labels(self) -> list[str]:
-        return [str(FACETS["modes"][1].get(m, m)) for m in self.modes]
+    kind_label: str = ""
+    tag_labels: list[str] = field(default_factory=list)
+    mode_labels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -303,9 +296,19 @@ def _models(kind: str) -> list[type]:
     return {TECHNOLOGY: [Technology], NEED: [Need]}.get(kind, [Technology, Need])
 
 
-def _listing_url(kind: str, pk: int) -> str:
-    name = "listings:technology_detail" if kind == TECHNOLOGY else "listings:need_detail"
-    return reverse(name, kwargs={"pk": pk})
+_URL_NAMES = {TECHNOLOGY: "listings:technology_detail", NEED: "listings:need_detail"}
+_PK_SLOT = 987_654_321_987
+
+
+def _listing_url(kind: str, pk: int, *, patterns: dict[str, str] | None = None) -> str:
+    """The detail page; ``patterns`` (from _url_patterns) saves a reverse() per hit on a results page."""
+    if patterns is not None:
+        return patterns[kind].replace(str(_PK_SLOT), str(int(pk)))
+    return reverse(_URL_NAMES[kind], kwargs={"pk": pk})
+
+
+def _url_patterns() -> dict[str, str]:
+    return {kind: reverse(name, kwargs={"pk": _PK_SLOT}) for kind, name in _URL_NAMES.items()}
 
 
 def _region_codes(values: list[str]) -> list[str]:
@@ -373,7 +376,7 @@ def _engine_search(*, q, kind, filters, sort, page, page_size) -> SearchResult:
     page = min(page, max(1, math.ceil(total / page_size)))
     related = []
     if q and page == 1 and len(rows) < page_size:
-        seen = {(kind_, pk) for kind_, pk, _score in rows}
+        seen = {(r.model_name, int(r.pk)) for r in rows}
         related = _related_rows(q=q, kind=kind, filters=filters, exclude=seen, limit=page_size - len(rows))
     counts = _facet_counts(sqs.facet_counts())
     for name in filters:
@@ -388,8 +391,8 @@ def _engine_search(*, q, kind, filters, sort, page, page_size) -> SearchResult:
         page=page,
         page_size=page_size,
         total=total,
-        hits=_hydrate(rows, q),
-        related=_hydrate(related, q),
+        hits=_hits_from_engine(rows, q),
+        related=_hits_from_engine(related, q),
         facets=_facets(counts, filters),
         suggestion=suggestion if not corrected_from else None,
         corrected_from=corrected_from,
@@ -407,11 +410,8 @@ def _related_rows(*, q: str, kind: str, filters: dict, exclude: set, limit: int)
     for term in terms[1:]:
         either |= SQ(content=term)
     sqs = _narrow(SearchQuerySet().models(*_models(kind)).filter(either), filters)
-    rows = []
-    for r in sqs[: limit + len(exclude)]:
-        if (r.model_name, int(r.pk)) not in exclude and len(rows) < limit:
-            rows.append((r.model_name, int(r.pk), getattr(r, "score", None)))
-    return rows
+    fresh = [r for r in sqs[: limit + len(exclude)] if (r.model_name, int(r.pk)) not in exclude]
+    return fresh[:limit]
 
 
 def _engine_page(sqs: SearchQuerySet, page: int, page_size: int) -> tuple[int, list]:
@@ -422,7 +422,7 @@ def _engine_page(sqs: SearchQuerySet, page: int, page_size: int) -> tuple[int, l
         # Past the last page (an old link): show the last page instead.
         last = max(0, (math.ceil(total / page_size) - 1) * page_size)
         rows = list(sqs[last : last + page_size])
-    return total, [(r.model_name, int(r.pk), getattr(r, "score", None)) for r in rows]
+    return total, rows
 
 
 def _facets_only(sqs: SearchQuerySet) -> Mapping:
@@ -488,27 +488,140 @@ def _facets(counts: dict[str, dict[str, int]], filters: dict[str, list[str]]) ->
     return facets
 
 
+def _hits_from_engine(results: list, q: str) -> list[Hit]:
+    """Hits from the engine's stored fields, in its order.
+
+    One small query per kind checks that each listing is still public (an index entry may lag a
+    withdrawal by the time its update task takes) and reads the exact price, for ranges and 面议.
+    """
+    if not results:
+        return []
+    wanted: dict[str, list[int]] = {}
+    for r in results:
+        wanted.setdefault(r.model_name, []).append(int(r.pk))
+    prices: dict[tuple[str, int], Any] = {}
+    if wanted.get(TECHNOLOGY):
+        rows = Technology.objects.published().filter(pk__in=wanted[TECHNOLOGY])
+        for pk, kind_, low, high in rows.values_list("pk", "price_kind", "price_cny", "price_max_cny"):
+            prices[(TECHNOLOGY, pk)] = Technology(price_kind=kind_, price_cny=low, price_max_cny=high)
+    if wanted.get(NEED):
+        for pk, budget in Need.objects.published().filter(pk__in=wanted[NEED]).values_list("pk", "budget_cny"):
+            prices[(NEED, pk)] = Need(budget_cny=budget)
+    pattern = match_pattern(match_terms(q)) if q else None
+    labels = _labels()
+    urls = _url_patterns()
+    hits = []
+    for r in results:
+        kind, pk = r.model_name, int(r.pk)
+        priced = prices.get((kind, pk))
+        if priced is None:
+            continue
+        is_tech = kind == TECHNOLOGY
+        amount = priced.price_cny if is_tech else priced.budget_cny
+        tags, modes = list(r.tags or ()), list(r.modes or ())
+        maturity = r.maturity or ""
+        hits.append(
+            Hit(
+                kind=kind,
+                pk=pk,
+                url=_listing_url(kind, pk, patterns=urls),
+                title=r.title,
+                title_html=_highlighted(r.title, pattern, whole=True),
+                snippet_html=_highlighted(r.summary or "", pattern),
+                organisation_id=int(r.org_id),
+                organisation=r.organisation,
+                region=r.region,
+                region_label=labels.regions.get(r.region, r.region),
+                aid=r.region in AID_REGIONS,
+                field=r.field,
+                field_label=labels.fields.get(r.field, r.field),
+                maturity=maturity,
+                maturity_label=labels.maturities.get(maturity, ""),
+                trl=r.trl if is_tech else None,
+                price=amount,
+                price_display=priced.price_display if is_tech else priced.budget_display,
+                price_band=price_band(amount),
+                tags=tags,
+                modes=modes,
+                published_at=r.published_at,
+                score=getattr(r, "score", None),
+                kind_label=labels.kinds[kind],
+                tag_labels=[labels.tags.get(code, code) for code in tags],
+                mode_labels=[labels.modes.get(code, code) for code in modes],
+            )
+        )
+    return hits
+
+
+def _highlighted(text: str, pattern, *, whole: bool = False) -> SafeString:
+    """Escaped text with the matches in our own <em> tags (search.backends.highlight); a snippet unless whole."""
+    marked = highlight(text, pattern, max_chars=10_000 if whole else 120) if pattern is not None else None
+    return mark_safe(marked if marked is not None else escape(text if whole else _shorten(text)))  # noqa: S308
+
+
+class _Labels:
+    """Vocabulary labels in the active language, translated once per search rather than once per hit."""
+
+    def __init__(self):
+        self.kinds = {code: str(label) for code, label in KIND_LABELS.items()}
+        self.fields = {code: str(label) for code, label in Field.choices}
+        self.maturities = {code: str(label) for code, label in Maturity.choices}
+        self.tags = {code: str(label) for code, label in TagCode.choices}
+        self.modes = {code: str(label) for code, label in ModeCode.choices}
+        self.regions = {code: str(label) for code, label in Organisation.Region.choices}
+
+
+@functools.lru_cache(maxsize=8)
+def _labels_in(language: str) -> _Labels:
+    return _Labels()
+
+
+def _labels() -> _Labels:
+    """The labels of the active language (built once per language and process)."""
+    return _labels_in(translation.get_language() or "")
+
+
+def _links(model, name: str, ids: list[int]) -> dict[int, list[str]]:
+    """Codes of a many-to-many vocabulary (tags, modes) per listing, read from the link table in one query."""
+    m2m = model._meta.get_field(name)
+    own, other = f"{m2m.m2m_field_name()}_id", f"{m2m.m2m_reverse_field_name()}_id"
+    codes: dict[int, list[str]] = {}
+    for pk, code in m2m.remote_field.through.objects.filter(**{f"{own}__in": ids}).values_list(own, other):
+        codes.setdefault(pk, []).append(code)
+    return {pk: sorted(values) for pk, values in codes.items()}
+
+
 def _hydrate(rows: list[tuple[str, int, float | None]], q: str) -> list[Hit]:
-    """Hits in the engine's order, from the database (public listings only: a stale index entry is dropped)."""
+    """Hits in the engine's order, from the database (public listings only: a stale index entry is dropped).
+
+    One query per kind for the listings (with their organisation) and one per vocabulary link table.
+    """
+    if not rows:
+        return []
     wanted: dict[str, list[int]] = {}
     for model_name, pk, _score in rows:
         wanted.setdefault(model_name, []).append(pk)
     objects: dict[tuple[str, int], Any] = {}
     for kind, model in ((TECHNOLOGY, Technology), (NEED, Need)):
-        if wanted.get(kind):
-            qs = model.objects.published().filter(pk__in=wanted[kind]).select_related("organisation")
-            qs = qs.prefetch_related("tags", "transfer_modes" if model is Technology else "desired_modes")
-            objects.update({(kind, obj.pk): obj for obj in qs})
+        ids = wanted.get(kind)
+        if not ids:
+            continue
+        found = model.objects.published().filter(pk__in=ids).select_related("organisation").in_bulk()
+        tags = _links(model, "tags", list(found))
+        modes = _links(model, "transfer_modes" if model is Technology else "desired_modes", list(found))
+        for pk, obj in found.items():
+            objects[(kind, pk)] = (obj, tags.get(pk, []), modes.get(pk, []))
     pattern = match_pattern(match_terms(q)) if q else None
+    labels = _labels()
     hits = []
     for model_name, pk, score in rows:
-        obj = objects.get((model_name, pk))
-        if obj is not None:
-            hits.append(_hit(obj, model_name, pattern, score))
+        found = objects.get((model_name, pk))
+        if found is not None:
+            hits.append(_hit(*found, kind=model_name, pattern=pattern, score=score, labels=labels))
     return hits
 
 
-def _hit(obj, kind: str, pattern: re.Pattern | None, score: float | None) -> Hit:
+def _hit(obj, tags: list[str], modes: list[str], *, kind: str, pattern, score, labels: _Labels) -> Hit:
     is_tech = kind == TECHNOLOGY
     summary = obj.summary if is_tech else obj.description
     snippet = None
@@ -516,33 +629,37 @@ def _hit(obj, kind: str, pattern: re.Pattern | None, score: float | None) -> Hit
         snippet = highlight(summary, pattern) or highlight(obj.description, pattern)
     if snippet is None:
         snippet = escape(_shorten(summary))
+    title = highlight(obj.title, pattern, max_chars=10_000) if pattern is not None else None
     amount = obj.price_cny if is_tech else obj.budget_cny
-    maturity = obj.maturity if is_tech else obj.min_maturity
-    modes = obj.transfer_modes.all() if is_tech else obj.desired_modes.all()
+    maturity = (obj.maturity if is_tech else obj.min_maturity) or ""
     return Hit(
         kind=kind,
         pk=obj.pk,
         url=_listing_url(kind, obj.pk),
         title=obj.title,
-        title_html=mark_safe(highlight(obj.title, pattern, max_chars=10_000) or escape(obj.title)),  # noqa: S308 - escaped
-        snippet_html=mark_safe(snippet),  # noqa: S308 - built from escaped text and our own <em> tags
+        # Both are built from escaped text and our own <em> tags only (search.backends.highlight).
+        title_html=mark_safe(title or escape(obj.title)),  # noqa: S308
+        snippet_html=mark_safe(snippet),  # noqa: S308
         organisation_id=obj.organisation_id,
         organisation=obj.organisation.name,
         region=obj.region,
         region_label=obj.organisation.region_label,
         aid=obj.is_aid,
         field=obj.field,
-        field_label=str(obj.get_field_display()),
-        maturity=maturity or "",
-        maturity_label=str(dict(Maturity.choices).get(maturity, "")) if maturity else "",
+        field_label=labels.fields.get(obj.field, obj.field),
+        maturity=maturity,
+        maturity_label=labels.maturities.get(maturity, ""),
         trl=obj.trl if is_tech else None,
         price=amount,
         price_display=obj.price_display if is_tech else obj.budget_display,
         price_band=price_band(amount),
-        tags=[t.code for t in obj.tags.all()],
-        modes=[m.code for m in modes],
+        tags=tags,
+        modes=modes,
         published_at=obj.published_at,
         score=score,
+        kind_label=labels.kinds[kind],
+        tag_labels=[labels.tags.get(code, code) for code in tags],
+        mode_labels=[labels.modes.get(code, code) for code in modes],
     )
 
 
