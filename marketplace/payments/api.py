@@ -4,7 +4,7 @@ service's ValidationError to a 400 naming the problem, PermissionDenied to a 403
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -203,6 +203,22 @@ class ContractPaymentsView(ServiceErrorsMixin, APIView):
                 "totals": {key: str(value) for key, value in overview["sums"].items()},
             }
         )
+
+
+class SummaryView(APIView):
+    """The bureau and staff: registered contracts' amounts against what was paid through the platform."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        if not (request.user.is_bureau or request.user.is_staff):
+            raise PermissionDenied(_("只有科技局和平台工作人员可以查看"))
+        raw = request.query_params.get("year", "")
+        if raw and not (raw.isdigit() and 1990 <= int(raw) <= 2100):
+            raise serializers.ValidationError({"year": [_("年份应为 1990 到 2100 之间的数字")]})
+        figures = selectors.paid_vs_contracted(year=int(raw) if raw else None)
+        return Response({k: str(v) if isinstance(v, Decimal) else v for k, v in figures.items()})
 
 
 class StatusView(APIView):

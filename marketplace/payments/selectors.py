@@ -157,6 +157,32 @@ def paid_by_contract(contract_ids: Iterable[int] | None = None) -> dict[int, Dec
     return result
 
 
+def paid_vs_contracted(*, year: int | None = None) -> dict:
+    """Registered contracts (current versions, by signing year) against what was paid through the platform.
+
+    contracted: the sum of their contract amounts; scheduled_online: the part whose buyer is a platform
+    organisation (payable here); paid: net of refunds, from the ledger.
+    """
+    from marketplace.contracts.models import ContractVersion
+
+    versions = ContractVersion.objects.counting()
+    if year is not None:
+        versions = versions.filter(signed_on__year=year)
+    sums = versions.aggregate(
+        contracted=Sum("contract_amount"),
+        online=Sum("contract_amount", filter=Q(buyer_organisation__isnull=False)),
+    )
+    contract_ids = list(versions.values_list("contract_id", flat=True))
+    paid = sum(paid_by_contract(contract_ids).values(), ZERO)
+    return {
+        "year": year,
+        "contracts": len(contract_ids),
+        "contracted": (sums["contracted"] or ZERO).quantize(ZERO),
+        "scheduled_online": (sums["online"] or ZERO).quantize(ZERO),
+        "paid": paid.quantize(ZERO),
+    }
+
+
 # ---------------------------------------------------------------- staff
 
 

@@ -216,3 +216,26 @@ def test_an_off_platform_buyer_cannot_pay_online(company, company_seller, office
 
     with pytest.raises(ValidationError, match="不是平台注册机构"):
         services.instalment_payment_open(contract=contract, instalment_no=1, by=buyer)
+
+
+def test_the_bureau_sees_paid_against_contracted(client, contract, buyer, officer, stripe_client):
+    pay(client, stripe_client, services.instalment_payment_open(contract=contract, instalment_no=1, by=buyer), buyer)
+    year = contract.current_version.signed_on.year
+
+    client.force_login(officer)
+    figures = client.get(f"/api/payments/summary/?year={year}").json()
+    other_year = client.get(f"/api/payments/summary/?year={year - 5}").json()
+    bad = client.get("/api/payments/summary/?year=abc")
+    client.force_login(buyer)
+    refused = client.get("/api/payments/summary/")
+
+    assert figures == {
+        "year": year,
+        "contracts": 1,
+        "contracted": "300000.00",
+        "scheduled_online": "300000.00",
+        "paid": "100000.00",
+    }
+    assert other_year["contracts"] == 0 and other_year["paid"] == "0.00"
+    assert bad.status_code == 400 and "year" in bad.json()
+    assert refused.status_code == 403
