@@ -678,7 +678,7 @@ class EmbeddedSearchBackend(BaseSearchBackend):
             for term, freq in searcher.terms_with_prefix(self.content_field_name, "", limit=None):
                 if freq >= 2:
                     vocabulary[term] += freq
-            store.suggester = Suggester(vocabulary)
+            store.suggester = Suggester(vocabulary, curated=analysis.domain_term_set())
             store.suggester_generation = store.generation
             store.suggester_built = time.monotonic()
         return store.suggester

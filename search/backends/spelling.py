@@ -5,7 +5,8 @@ each). A query is scanned left to right; a stretch of Chinese that is not a know
 by a known word that
 
 - sounds the same (same toneless pinyin: 青棵 → 青稞, 冰湖溃绝 → 冰湖溃决, 光扶 → 光伏), or
-- differs by one character, for words of three characters or more (藏香豬 → 藏香猪);
+- differs by one character, for words of three characters or more, or two-character words of the
+  domain dictionary (藏香豬 → 藏香猪, 耗牛 → 牦牛);
 
 a Latin word is replaced by a known word at edit distance one (solr → solar). Among several
 candidates the most frequent wins. Nothing is suggested when every word is known.
@@ -68,7 +69,7 @@ class _Scan:
 
 
 class Suggester:
-    def __init__(self, vocabulary: Mapping[str, int]):
+    def __init__(self, vocabulary: Mapping[str, int], curated: frozenset[str] = frozenset()):
         self.freq: dict[str, int] = dict(vocabulary)
         self.by_pinyin: dict[str, tuple[str, int]] = {}
         self.by_substitution: dict[str, list[str]] = {}
@@ -80,7 +81,9 @@ class Suggester:
                     best = self.by_pinyin.get(key)
                     if best is None or freq > best[1]:
                         self.by_pinyin[key] = (word, freq)
-                if 3 <= len(word) <= MAX_WINDOW:
+                # Two-character words only from the curated dictionary: too many common words are one
+                # character apart (奶牛/水牛/牦牛), but 耗牛 → 牦牛 is the classic typo.
+                if 3 <= len(word) <= MAX_WINDOW or (len(word) == 2 and word in curated):
                     for key in _substitution_keys(word):
                         self.by_substitution.setdefault(key, []).append(word)
             elif _LATIN.fullmatch(word):
@@ -107,7 +110,7 @@ class Suggester:
                 if not suspect or start not in scan.starts or end not in scan.ends:
                     continue
                 fix = None
-                if substitute and length >= 3:
+                if substitute:
                     keys = [_substitution_keys(window)[k] for k in suspect]
                     fix = self._best((w for key in keys for w in self.by_substitution.get(key, ())), window)
                 elif not substitute:

@@ -241,6 +241,9 @@ def test_spelling_suggestion_for_near_misses(embedded_index, catalogue):
     sqs = SearchQuerySet().auto_query("青棵酒")
     assert sqs.count() == 0
     assert sqs.spelling_suggestion() == "青稞酒"
+    # a character of similar shape in a two-character word of the dictionary
+    assert SearchQuerySet().auto_query("耗牛").spelling_suggestion() == "牦牛"
+    assert SearchQuerySet().auto_query("高原冷连").spelling_suggestion() == "高原冷链"
     assert SearchQuerySet().auto_query("光伏").spelling_suggestion() is None
 
 
