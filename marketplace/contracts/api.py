@@ -161,10 +161,20 @@ class ScanUploadSerializer(serializers.Serializer):
 
 
 class DealInputSerializer(serializers.Serializer):
-    organisation_id = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all())
+    """Either organisation_id with technology or need, or a conversation, or a match."""
+
+    organisation_id = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all(), required=False)
     technology = serializers.PrimaryKeyRelatedField(queryset=Technology.objects.all(), required=False, allow_null=True)
     need = serializers.PrimaryKeyRelatedField(queryset=Need.objects.all(), required=False, allow_null=True)
+    conversation = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    match = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if not (attrs.get("conversation") or attrs.get("match") or attrs.get("organisation_id")):
+            message = _("请指定机构,或给出会话 conversation / 匹配 match")
+            raise serializers.ValidationError({"organisation_id": [message]})
+        return attrs
 
 
 # ---------------------------------------------------------------- views
@@ -353,5 +363,19 @@ class DealViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
         body = DealInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        deal = services.deal_open(by=request.user, organisation=data.pop("organisation_id"), **data)
+        if data.get("conversation"):
+            from marketplace.messaging.models import Conversation
+
+            conversation = Conversation.objects.for_user(request.user).filter(pk=data["conversation"]).first()
+            if conversation is None:
+                raise Http404
+            deal = services.deal_for_conversation(conversation=conversation, by=request.user)
+        elif data.get("match"):
+            from matching.models import Match
+
+            deal = services.deal_for_match(match=get_object_or_404(Match, pk=data["match"]), by=request.user)
+        else:
+            data.pop("conversation", None)
+            data.pop("match", None)
+            deal = services.deal_open(by=request.user, organisation=data.pop("organisation_id"), **data)
         return Response(DealSerializer(deal).data, status=status.HTTP_201_CREATED)

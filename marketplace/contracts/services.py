@@ -179,24 +179,59 @@ def deal_open(
         if not _seller_side(organisation):
             raise ValidationError(_("只有成果供给方机构可以就技术需求发起洽谈"))
         seller, buyer, subject = organisation, need.organisation, need
-    if seller.pk == buyer.pk:
-        raise ValidationError(_("不能与本机构洽谈"))
     if not subject.is_public and role_in(user=by, organisation=subject.organisation) is None:
         raise ValidationError(_("该条目尚未公开发布,不能发起洽谈"))
-    deal = Deal(
-        title=(title.strip() or subject.title)[:200],
-        seller=seller,
-        buyer=buyer,
-        technology=technology,
-        need=need,
-        opened_by=by,
+    return _deal_create(
+        by=by, seller=seller, buyer=buyer, technology=technology, need=need, source=source, title=title or subject.title
     )
+
+
+def _deal_create(*, by: User, seller: Organisation, buyer: Organisation, technology, need, source, title: str) -> Deal:
+    if seller.pk == buyer.pk:
+        raise ValidationError(_("不能与本机构洽谈"))
+    deal = Deal(title=title.strip()[:200], seller=seller, buyer=buyer, technology=technology, need=need, opened_by=by)
     if source is not None:
         deal.source = source
     deal.full_clean()
     deal.save()
     audit(by=by, action=AuditEntry.Action.DEAL_OPENED, deal=deal, subject=deal.title, diff=_deal_snapshot(deal))
     return deal
+
+
+def _require_party(*, by: User, seller: Organisation, buyer: Organisation) -> None:
+    if not by.memberships.filter(organisation_id__in=[seller.pk, buyer.pk]).exists():
+        raise PermissionDenied(_("只有洽谈双方机构的成员可以发起"))
+
+
+@transaction.atomic
+def deal_for_conversation(*, conversation, by: User) -> Deal:
+    """A deal from a messaging conversation between a buyer and a seller organisation (either side opens it)."""
+    _require_party(by=by, seller=conversation.seller, buyer=conversation.buyer)
+    return _deal_create(
+        by=by,
+        seller=conversation.seller,
+        buyer=conversation.buyer,
+        technology=conversation.technology,
+        need=conversation.need,
+        source=conversation,
+        title=conversation.title,
+    )
+
+
+@transaction.atomic
+def deal_for_match(*, match, by: User) -> Deal:
+    """A deal from a match of a technology with a need (either side opens it)."""
+    seller, buyer = match.technology.organisation, match.need.organisation
+    _require_party(by=by, seller=seller, buyer=buyer)
+    return _deal_create(
+        by=by,
+        seller=seller,
+        buyer=buyer,
+        technology=match.technology,
+        need=match.need,
+        source=match,
+        title=f"{match.technology.title} × {match.need.title}",
+    )
 
 
 def _deal_snapshot(deal: Deal) -> dict:
@@ -207,17 +242,6 @@ def _deal_snapshot(deal: Deal) -> dict:
         "need": deal.need_id,
         "source": f"{deal.source_type.model}:{deal.source_id}" if deal.source_type_id else None,
     }
-
-
-def deal_for_conversation(*, conversation, by: User) -> Deal:
-    """A deal from a messaging conversation: its technology or need, the user's side."""
-    mine = {m.organisation_id for m in by.memberships.all()}
-    organisation = conversation.buyer if conversation.buyer_id in mine else conversation.seller
-    if conversation.technology_id and organisation.pk == conversation.buyer_id:
-        return deal_open(by=by, organisation=organisation, technology=conversation.technology, source=conversation)
-    if conversation.need_id and organisation.pk == conversation.seller_id:
-        return deal_open(by=by, organisation=organisation, need=conversation.need, source=conversation)
-    raise ValidationError(_("该会话没有关联可洽谈的成果或需求"))
 
 
 # ---------------------------------------------------------------- contracts: drafting

@@ -59,10 +59,43 @@ def index(request):
 # ---------------------------------------------------------------- deals
 
 
+def _deal_from_conversation_or_match(request, source):
+    """A deal from a conversation (marketplace.messaging) or a match (matching): the sides are known."""
+    from marketplace.messaging.models import Conversation
+    from matching.models import Match
+
+    try:
+        if source.get("conversation"):
+            origin = Conversation.objects.for_user(request.user).get(pk=int(source["conversation"]))
+            field, create = "conversation", services.deal_for_conversation
+        else:
+            origin = Match.objects.select_related("technology", "need").get(pk=int(source["match"]))
+            field, create = "match", services.deal_for_match
+    except (ValueError, ObjectDoesNotExist):
+        raise Http404(_("会话或匹配不存在,或您无权查看"))
+    error = None
+    if request.method == "POST":
+        try:
+            deal = create(**{field: origin}, by=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("已发起洽谈;签订合同后由卖方登记技术合同"))
+            return redirect("contracts:deal_detail", pk=deal.pk)
+    return render(
+        request,
+        "contracts/deal_open.html",
+        {"origin": origin, "origin_field": field, "error": error},
+        status=400 if error else 200,
+    )
+
+
 @login_required
 def deal_open(request):
     technology = need = None
     source = request.GET if request.method == "GET" else request.POST
+    if source.get("conversation") or source.get("match"):
+        return _deal_from_conversation_or_match(request, source)
     try:
         if source.get("technology"):
             technology = get_object_or_404(Technology, pk=int(source["technology"]))

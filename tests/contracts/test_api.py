@@ -107,3 +107,28 @@ def test_unknown_codes_are_named(client_for, company, company_seller):
         URL, api_payload(organisation_id=company.pk, contract_type="sale"), format="json"
     )
     assert response.status_code == 400 and "sale" in response.json()["contract_type"][0]
+
+
+def test_a_deal_from_a_conversation_through_the_api(client_for, company, company_seller, enterprise, buyer):
+    from marketplace.messaging.services import conversation_start
+
+    conversation, _ = conversation_start(by=buyer, technology=TechnologyFactory(organisation=company))
+    response = client_for(company_seller).post(
+        "/api/contracts/deals/", {"conversation": conversation.pk}, format="json"
+    )
+    assert response.status_code == 201 and response.json()["buyer"] == enterprise.pk
+    assert client_for(company_seller).post("/api/contracts/deals/", {}, format="json").status_code == 400
+    missing = client_for(company_seller).post("/api/contracts/deals/", {"conversation": 10**9}, format="json")
+    assert missing.status_code == 404
+
+
+def test_the_audit_trail_is_read_only_in_the_admin(client, company, company_seller, django_user_model):
+    draft(organisation=company, by=company_seller)
+    admin = django_user_model.objects.create_superuser("root", "root@example.cn", "pass-Lhasa-2026")
+    client.force_login(admin)
+    entry = AuditEntry.objects.get()
+    assert client.get("/admin/contracts/auditentry/").status_code == 200
+    assert client.get(f"/admin/contracts/auditentry/{entry.pk}/change/").status_code == 200  # view only
+    client.post(f"/admin/contracts/auditentry/{entry.pk}/change/", {"note": "篡改"})
+    assert client.post(f"/admin/contracts/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEntry.objects.get().note == ""

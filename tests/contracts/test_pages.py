@@ -152,3 +152,35 @@ def test_the_contract_list_shows_the_latest_version_to_the_seller_and_the_bureau
         with django_assert_max_num_queries(12):
             page = client.get("/contracts/").content.decode()
         assert "第二份合同" in page and "第 2 版" in page and first.registration_number in page
+
+
+def test_either_side_opens_a_deal_from_a_conversation(client, company, company_seller, enterprise, buyer, officer):
+    from marketplace.messaging.services import conversation_start
+
+    technology = TechnologyFactory(organisation=company)
+    conversation, _ = conversation_start(by=buyer, technology=technology)
+    client.force_login(company_seller)  # the seller side this time
+    assert client.get(f"/contracts/deals/new/?conversation={conversation.pk}").status_code == 200
+    response = client.post("/contracts/deals/new/", {"conversation": conversation.pk})
+    assert response.status_code == 302
+    deal = services.Deal.objects.get()
+    assert (deal.seller, deal.buyer, deal.technology, deal.source) == (company, enterprise, technology, conversation)
+    client.force_login(officer)  # not a participant: the conversation is not found
+    assert client.post("/contracts/deals/new/", {"conversation": conversation.pk}).status_code == 404
+
+
+def test_a_deal_from_a_match_names_both_listings(client, company, company_seller, enterprise, buyer, other_officer):
+    from matching.models import Match
+    from tests.factories import NeedFactory
+
+    match = Match.objects.create(
+        technology=TechnologyFactory(organisation=company), need=NeedFactory(organisation=enterprise), score=0.9
+    )
+    client.force_login(buyer)
+    response = client.post("/contracts/deals/new/", {"match": match.pk})
+    assert response.status_code == 302
+    deal = services.Deal.objects.get()
+    assert (deal.technology, deal.need, deal.seller, deal.buyer) == (match.technology, match.need, company, enterprise)
+    client.force_login(other_officer)
+    assert client.post("/contracts/deals/new/", {"match": match.pk}).status_code == 403
+    assert client.get("/contracts/deals/new/?match=999999").status_code == 404
