@@ -44,6 +44,10 @@ class InstalmentSerializer(serializers.Serializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
+    # Plain strings (the labels beside them): the same names carry other vocabularies elsewhere in the schema.
+    status = serializers.CharField(read_only=True)
+    seller_kind = serializers.CharField(read_only=True)
+    buyer_kind = serializers.CharField(read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     items = ItemSerializer(many=True, read_only=True)
     has_scan = serializers.SerializerMethodField()
@@ -81,6 +85,7 @@ class ContractSerializer(serializers.ModelSerializer):
 
 
 class DealSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:

@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from listings.vocab import Field
 from marketplace.contracts.vocab import ContractType, EntityKind, SellerRegion
 
+# The party indexes carry every filter column, so a filtered top list is read from the index alone too.
+PARTY_INDEX_TAIL = ("month", "contract_type", "field", "county", "seller_region", "buyer_kind")
+
 
 class TurnoverFact(models.Model):
     contract = models.OneToOneField("contracts.Contract", on_delete=models.CASCADE, related_name="turnover_fact")
@@ -45,11 +48,11 @@ class TurnoverFact(models.Model):
                 name="turnover_breakdowns",
             ),
             models.Index(
-                fields=["year", "seller_key", "seller_name", "contract_cents", "tech_cents", "month"],
+                fields=["year", "seller_key", "seller_name", "contract_cents", "tech_cents", *PARTY_INDEX_TAIL],
                 name="turnover_sellers",
             ),
             models.Index(
-                fields=["year", "buyer_key", "buyer_name", "contract_cents", "tech_cents", "month"],
+                fields=["year", "buyer_key", "buyer_name", "contract_cents", "tech_cents", *PARTY_INDEX_TAIL],
                 name="turnover_buyers",
             ),
         ]

@@ -306,8 +306,13 @@ def _top(filters: TurnoverFilters, side: str) -> list[Figure]:
 
 
 def _year_total_cents(year: int) -> int:
+    """The whole year's turnover (the target is about the year): from the rollup's year cells."""
+    table = connection.ops.quote_name(TurnoverRollup._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT SUM(contract_cents) FROM {_table()} WHERE year = %s", [year])  # noqa: S608
+        cursor.execute(
+            f"SELECT SUM(contract_cents) FROM {table} WHERE year = %s AND month = 0 AND dimension = %s",  # noqa: S608
+            [year, "contract_type"],
+        )
         return int(cursor.fetchone()[0] or 0)
 
 
