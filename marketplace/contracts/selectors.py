@@ -14,7 +14,12 @@ def _organisation_ids(user: User) -> list[int]:
 
 def _with_versions(qs: QuerySet[Contract]) -> QuerySet[Contract]:
     return qs.select_related("seller_organisation", "current_version", "deal").prefetch_related(
-        Prefetch("versions", queryset=ContractVersion.objects.select_related("buyer_organisation").order_by("number"))
+        Prefetch(
+            "versions",
+            queryset=ContractVersion.objects.select_related("buyer_organisation", "first_approved_by", "reviewer")
+            .prefetch_related("items")
+            .order_by("number"),
+        )
     )
 
 

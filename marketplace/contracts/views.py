@@ -226,7 +226,7 @@ def detail(request, pk: int):
         "contract": contract,
         "version": version,
         "versions": versions,
-        "current": contract.current_version,
+        "current": next((v for v in versions if v.pk == contract.current_version_id), None),
         "is_seller": is_seller,
         "is_bureau": request.user.is_bureau,
         "scan_form": ScanForm(),
@@ -296,7 +296,7 @@ def scan(request, pk: int, number: int):
 @login_required
 def certificate(request, pk: int):
     contract = _contract(request, pk)
-    version = contract.current_version
+    version = next((v for v in contract.versions.all() if v.pk == contract.current_version_id), None)
     if version is None:
         raise Http404(_("合同尚未登记,没有登记证明"))
     return render(request, "contracts/certificate.html", {"contract": contract, "version": version})

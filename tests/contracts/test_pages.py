@@ -184,3 +184,16 @@ def test_a_deal_from_a_match_names_both_listings(client, company, company_seller
     client.force_login(other_officer)
     assert client.post("/contracts/deals/new/", {"match": match.pk}).status_code == 403
     assert client.get("/contracts/deals/new/?match=999999").status_code == 404
+
+
+def test_the_detail_and_certificate_pages_do_not_query_per_version(
+    client, company, company_seller, officer, django_assert_max_num_queries
+):
+    contract = draft(organisation=company, by=company_seller)
+    register(contract, seller=company_seller, officer=officer)
+    services.contract_amend(contract=contract, by=company_seller)
+    client.force_login(officer)
+    with django_assert_max_num_queries(16):
+        assert client.get(f"/contracts/{contract.pk}/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get(f"/contracts/{contract.pk}/certificate/").status_code == 200
