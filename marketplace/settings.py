@@ -277,5 +277,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "PaymentFeeKindEnum": "marketplace.payments.models.Payment.FeeKind",
         "RefundStatusEnum": "marketplace.payments.models.Refund.Status",
         "LedgerEntryKindEnum": "marketplace.payments.models.LedgerEntry.Kind",
+        # Named too, or the payment statuses above make the listings' `status` collide.
+        "ListingStatusEnum": "listings.models.ListingStatus",
     }
 )
