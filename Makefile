@@ -135,3 +135,5 @@ bench: venv
 	$(PYTHON) bench/stats.py --quick
 	$(PYTHON) bench/webhooks.py --quick
 	$(PYTHON) bench/ws.py --quick
+	$(PYTHON) bench/search.py --quick
+	$(PYTHON) bench/matching.py --quick
