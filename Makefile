@@ -136,4 +136,3 @@ bench: venv
 	$(PYTHON) bench/webhooks.py --quick
 	$(PYTHON) bench/ws.py --quick
 	$(PYTHON) bench/search.py --quick
-	$(PYTHON) bench/matching.py --quick
