@@ -301,10 +301,10 @@ def test_an_amendment_replaces_and_never_adds(world):
         seller=1,
         state="amend_registered",
         terms=Terms(
-            "service", "energy", TODAY.replace(month=1, day=2), 100_00, 100_00, "dazi", "enterprise", "540104", 1
+            "service", "energy", TODAY.replace(month=1, day=1), 100_00, 100_00, "dazi", "enterprise", "540104", 1
         ),
         amendment=Terms(
-            "license", "energy", TODAY.replace(month=1, day=3), 250_00, 200_00, "dazi", "enterprise", "540104", 1
+            "license", "energy", TODAY.replace(month=1, day=1), 250_00, 200_00, "dazi", "enterprise", "540104", 1
         ),
     )
     world.build(spec)
