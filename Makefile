@@ -136,3 +136,4 @@ bench: venv
 	$(PYTHON) bench/webhooks.py --quick
 	$(PYTHON) bench/ws.py --quick
 	$(PYTHON) bench/search.py --quick
+	$(PYTHON) bench/matching.py --quick

@@ -53,7 +53,7 @@ class Weights:
 # Fitted by `python manage.py fit_matching_weights --data tests/data/matching` (coordinate ascent on
 # nDCG@10, 4-fold cross-validated); aid is a policy bonus set by hand, not fitted. They sum to 1, so a
 # score is 0…100.
-WEIGHTS = Weights(text=0.381, coverage=0.381, field=0.095, tags=0.119, aid=0.024)
+WEIGHTS = Weights(text=0.379, coverage=0.379, field=0.1, tags=0.118, aid=0.024)
 # Below this score a candidate is not a match at all (not listed, not stored).
 MIN_SCORE = 15.0
 # A new match at or above this score, breaking no constraint, is announced to both organisations.
@@ -143,7 +143,7 @@ class Term:
     weight: float
     alternatives: frozenset[str]  # the word and its synonyms (full credit)
     parts: tuple[str, ...]  # its dictionary parts (partial credit)
-    related: frozenset[str] = frozenset()  # words of the same concept (CONCEPT_CREDIT)
+    related: tuple[str, ...] = ()  # words of the same concept (CONCEPT_CREDIT), sorted
 
 
 def _is_cjk(char: str) -> bool:
@@ -188,14 +188,14 @@ def key_terms(title: str, body: str, *, limit: int = MAX_TERMS) -> tuple[Term, .
     for word, weight in ranked:
         (alternatives,) = analysis.expand([word])
         parts = tuple(_pieces(word)) if len(word) > 1 else ()
-        related = related_words(word) - set(alternatives)
+        related = tuple(sorted(related_words(word) - set(alternatives)))
         terms.append(Term(word, weight, frozenset(alternatives), parts, related))
     return tuple(terms)
 
 
-def text_tokens(*parts: str) -> frozenset[str]:
-    """The index-side tokens of a listing (whole words and their dictionary parts)."""
-    return frozenset(analysis.tokens("\n".join(p for p in parts if p)))
+def listing_text(*parts: str) -> str:
+    """A listing's text as the matcher reads it: normalised like the index (NFKC, lower case)."""
+    return analysis.normalise("\n".join(p for p in parts if p))
 
 
 # ------------------------------------------------------------------ profiles
@@ -212,7 +212,6 @@ class NeedProfile:
     min_maturity: str
     budget: Decimal | None
     terms: tuple[Term, ...]
-    tokens: frozenset[str]
 
     @property
     def too_short(self) -> bool:
@@ -230,8 +229,7 @@ class TechProfile:
     price: Decimal | None
     price_max: Decimal | None
     region: str
-    tokens: frozenset[str]
-    text: str = ""
+    text: str
     terms: tuple[Term, ...] = ()
 
 
@@ -251,25 +249,31 @@ def need_profile(need) -> NeedProfile:
         min_maturity=need.min_maturity or "",
         budget=need.budget_cny,
         terms=key_terms(need.title, need.description),
-        tokens=text_tokens(need.title, need.description),
     )
 
 
-def technology_profile(technology, *, with_terms: bool = False) -> TechProfile:
-    """From a Technology (tags and transfer_modes prefetched). with_terms: its key terms too (for leads)."""
+def technology_profile(
+    technology, *, tags: Iterable[str] | None = None, modes: Iterable[str] | None = None, with_terms: bool = False
+) -> TechProfile:
+    """From a Technology: its tag and mode codes given, or read from (prefetched) relations.
+
+    with_terms: its key terms too (to find the needs it may fit)."""
     parts = (technology.title, technology.summary, technology.description, technology.benefits, technology.keywords)
+    if tags is None:
+        tags = [t.code for t in technology.tags.all()]
+    if modes is None:
+        modes = [m.code for m in technology.transfer_modes.all()]
     return TechProfile(
         pk=technology.pk,
         title=technology.title,
         field=technology.field,
-        tags=frozenset(t.code for t in technology.tags.all()),
-        modes=frozenset(m.code for m in technology.transfer_modes.all()),
+        tags=frozenset(tags),
+        modes=frozenset(modes),
         maturity=technology.maturity,
         price=technology.price_cny,
         price_max=technology.price_max_cny,
         region=technology.region,
-        tokens=text_tokens(*parts),
-        text=analysis.normalise("\n".join(p for p in parts if p)),
+        text=listing_text(*parts),
         terms=key_terms(technology.title, f"{technology.keywords}\n{technology.summary}") if with_terms else (),
     )
 
@@ -291,13 +295,17 @@ class Scored:
         return (bool(self.broken), -self.score, self.technology_pk or 0)
 
 
-def _term_credit(term: Term, tokens: frozenset[str], text: str) -> tuple[float, str]:
-    """(credit, related word used): 1 for the word or a synonym among the tokens; CONCEPT_CREDIT for a word
-    of the same concept; else part credit for its pieces found in the text."""
-    if term.alternatives & tokens:
+def _term_credit(term: Term, text: str) -> tuple[float, str]:
+    """(credit, related word used): 1 for the word or a synonym in the text; CONCEPT_CREDIT for a word of the
+    same concept; else part credit for its pieces found in the text.
+
+    Words are looked up in the text itself, not in its segmentation: the listing is then never segmented
+    at query time (the costliest step), and a need's 青稞 still finds a listing's 青稞全粉. A single
+    character only ever earns part credit."""
+    if len(term.word) > 1 and any(word in text for word in term.alternatives):
         return 1.0, ""
-    for word in sorted(term.related):
-        if word in tokens or (len(word) > 1 and word in text):
+    for word in term.related:
+        if len(word) > 1 and word in text:
             return CONCEPT_CREDIT, word
     if len(term.word) == 1:
         return (PART_CREDIT if term.word in text else 0.0), ""
@@ -314,7 +322,7 @@ class Overlap:
     related: list[tuple[str, str]] = field(default_factory=list)  # (need's word, listing's related word)
 
 
-def coverage(terms: Sequence[Term], tokens: frozenset[str], text: str = "") -> Overlap:
+def coverage(terms: Sequence[Term], text: str) -> Overlap:
     """Share of the terms' weight found in a listing, and which words were found (most weighty first)."""
     total = sum(t.weight for t in terms)
     overlap = Overlap()
@@ -322,7 +330,7 @@ def coverage(terms: Sequence[Term], tokens: frozenset[str], text: str = "") -> O
         return overlap
     got = 0.0
     for term in terms:
-        credit, related = _term_credit(term, tokens, text)
+        credit, related = _term_credit(term, text)
         got += term.weight * credit
         if credit == 1.0:
             overlap.shared.append(term.word)
@@ -333,7 +341,7 @@ def coverage(terms: Sequence[Term], tokens: frozenset[str], text: str = "") -> O
 
 
 def features(need: NeedProfile, tech: TechProfile, *, text: float) -> tuple[dict[str, float], Overlap]:
-    overlap = coverage(need.terms, tech.tokens, tech.text)
+    overlap = coverage(need.terms, tech.text)
     tags = len(need.tags & tech.tags) / len(need.tags) if need.tags else 0.0
     return (
         {
@@ -427,12 +435,16 @@ def order(scored: Iterable[Scored], *, min_score: float = MIN_SCORE, limit: int 
 # ------------------------------------------------------------------ words for people
 
 
+_MODE_ORDER = {code: i for i, code in enumerate(ModeCode.values)}
+_TAG_ORDER = {code: i for i, code in enumerate(TagCode.values)}
+
+
 def _mode_order(code: str) -> int:
-    return ModeCode.values.index(code) if code in ModeCode.values else len(ModeCode.values)
+    return _MODE_ORDER.get(code, len(_MODE_ORDER))
 
 
 def _tag_order(code: str) -> int:
-    return TagCode.values.index(code) if code in TagCode.values else len(TagCode.values)
+    return _TAG_ORDER.get(code, len(_TAG_ORDER))
 
 
 def _label(choices, code: str) -> str:

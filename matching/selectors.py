@@ -87,12 +87,34 @@ def score_candidates(
         return profile, [], True
     hits = candidates.technology_hits(profile.terms, using=using)
     text = ranking.normalise_text_scores(hits.scores)
-    technologies = _technology_queryset().filter(pk__in=list(hits.scores)).exclude(organisation_id=need.organisation_id)
+    technologies = list(
+        Technology.objects.published()
+        .filter(pk__in=list(hits.scores))
+        .exclude(organisation_id=need.organisation_id)
+        .select_related("organisation")
+    )
+    tags, modes = _codes(technologies)
     scored = []
     for tech in technologies:
-        tech_profile = ranking.technology_profile(tech)
+        tech_profile = ranking.technology_profile(tech, tags=tags.get(tech.pk, ()), modes=modes.get(tech.pk, ()))
         scored.append((tech, ranking.score_pair(profile, tech_profile, text=text.get(tech.pk, 0.0), weights=weights)))
     return profile, scored, hits.engine
+
+
+def _codes(technologies: list[Technology]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Tag and transfer-mode codes of many technologies in two flat queries (no model instances per row)."""
+    pks = [t.pk for t in technologies]
+    tags: dict[int, list[str]] = {}
+    for tech_id, code in Technology.tags.through.objects.filter(technology_id__in=pks).values_list(
+        "technology_id", "tag_id"
+    ):
+        tags.setdefault(tech_id, []).append(code)
+    modes: dict[int, list[str]] = {}
+    for tech_id, code in Technology.transfer_modes.through.objects.filter(technology_id__in=pks).values_list(
+        "technology_id", "transfermode_id"
+    ):
+        modes.setdefault(tech_id, []).append(code)
+    return tags, modes
 
 
 def technology_ranking(

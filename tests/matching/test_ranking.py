@@ -21,7 +21,6 @@ def need(**overrides) -> ranking.NeedProfile:
         "min_maturity": "small_pilot",
         "budget": Decimal("500000"),
         "terms": ranking.key_terms(title, body),
-        "tokens": ranking.text_tokens(title, body),
     }
     values.update(overrides)
     return ranking.NeedProfile(**values)
@@ -39,8 +38,7 @@ def tech(**overrides) -> ranking.TechProfile:
         "price": Decimal("300000"),
         "price_max": None,
         "region": "beijing",
-        "tokens": ranking.text_tokens(text),
-        "text": text,
+        "text": ranking.listing_text(text),
     }
     values.update(overrides)
     return ranking.TechProfile(**values)
