@@ -157,3 +157,9 @@ def test_the_overview_lists_my_listings_with_counts(client, buyer, seller_b, sto
     client.force_login(seller_b)
     page = client.get(reverse("matching:overview")).content.decode()
     assert stored["fits"].title in page and "1 项潜在需求" in page
+
+
+def test_the_main_navigation_links_to_matching_for_signed_in_users(client, buyer):
+    assert reverse("matching:overview") not in client.get(reverse("home")).content.decode()
+    client.force_login(buyer)
+    assert reverse("matching:overview") in client.get(reverse("home")).content.decode()
