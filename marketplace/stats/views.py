@@ -52,8 +52,21 @@ def dashboard(request):
         "charts": charts,
         "query": "&".join(f"{k}={v}" for k, v in data.filters.as_query().items()),
         "is_bureau": _is_bureau(request.user),
+        # Paid vs contracted (issue 7): the ledger's figures, for the bureau only.
+        "payments": _paid_vs_contracted(data.filters.year) if _is_bureau(request.user) else None,
     }
     return render(request, "stats/dashboard.html", context)
+
+
+def _paid_vs_contracted(year: int) -> dict:
+    from decimal import Decimal
+
+    from marketplace.payments.selectors import paid_vs_contracted
+
+    figures = paid_vs_contracted(year=year)
+    base = figures["contracted"]
+    share = (figures["paid"] * 100 / base).quantize(Decimal("0.1")) if base else None
+    return {**figures, "share": share}
 
 
 def _export(request, *, kind: str):

@@ -216,3 +216,19 @@ def test_the_rebuild_gives_the_same_facts(registered):
     assert services.turnover_rebuild() == 3
     after = selectors.turnover_dashboard(filters=TurnoverFilters(year=YEAR), include_parties=True)
     assert before.total == after.total and before.breakdowns == after.breakdowns
+
+
+def test_the_bureau_sees_paid_against_contracted_and_the_public_does_not(registered, client, officer):
+    client.force_login(officer)
+    response = client.get(f"/stats/?year={YEAR}")
+    payments = response.context["payments"]
+    total = response.context["data"].total
+    assert payments["contracts"] == total.count == 3
+    assert payments["contracted"] == total.contract_amount
+    assert payments["paid"] == Decimal("0") and payments["share"] == Decimal("0.0")
+    assert "平台支付与合同成交额" in response.content.decode()
+
+    client.logout()
+    public = client.get(f"/stats/?year={YEAR}")
+    assert public.context["payments"] is None
+    assert "平台支付与合同成交额" not in public.content.decode()
