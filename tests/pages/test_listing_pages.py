@@ -247,6 +247,7 @@ def test_the_detail_shows_facts_ip_and_the_contact_button(client, buyer, univers
     assert "西藏大学测试" in html and "已认证" in html
     assert "TRL 6" in html and "¥50 万" in html
     assert 'action="/messages/start/"' in html and f'name="technology" value="{tech.pk}"' in html
+    assert f'href="/contracts/deals/new/?technology={tech.pk}"' in html  # a deal can be opened from here
     assert "提交审核" not in html and "删除图片" not in html
 
 
