@@ -77,6 +77,7 @@ run: venv
 	$(PYTHON) manage.py load_demo
 	$(PYTHON) manage.py expire_needs
 	$(PYTHON) manage.py update_index --remove
+	$(PYTHON) manage.py refresh_matches
 	@$(PYTHON) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
