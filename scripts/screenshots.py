@@ -20,8 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -29,7 +34,7 @@ def wait_for(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback only
+            urllib.request.urlopen(url, timeout=2)
             return
         except OSError:
             time.sleep(0.3)
@@ -50,11 +55,14 @@ def main() -> None:
     env["VAR_DIR"] = var
     manage = [PYTHON, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-    subprocess.run([*manage, "load_demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    for command in (["load_demo"], ["update_index", "--remove"], ["refresh_matches"]):
+        subprocess.run([*manage, *command], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
-        [*manage, "runserver", "--noreload", f"127.0.0.1:{args.port}"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{args.port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(base + "/healthz")
@@ -89,13 +97,37 @@ def shoot(base: str, out: Path, lang: str) -> None:
         snap("technology-detail", href)
         snap("needs", "/needs/")
 
-        page.goto(base + "/accounts/login/")
-        page.fill("input[name=username]", "bureau")
-        page.fill("input[name=password]", "lhasa2026")
-        page.locator("form button[type=submit], form input[type=submit]").last.click()
-        page.wait_for_load_state("networkidle")
+        snap("search", "/search/?q=牦牛 保鲜")
+
+        def login(username: str) -> None:
+            page.context.clear_cookies()
+            page.context.add_cookies([{"name": "django_language", "value": lang, "url": base}])
+            page.goto(base + "/accounts/login/")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", "lhasa2026")
+            page.locator("form button[type=submit], form input[type=submit]").last.click()
+            page.wait_for_load_state("networkidle")
+
+        def first_link(path: str, prefix: str) -> str | None:
+            page.goto(base + path, wait_until="networkidle")
+            links = page.locator(f"main a[href^='{prefix}']")
+            return links.first.get_attribute("href") if links.count() else None
+
+        login("bureau")
         page.set_viewport_size({"width": 1366, "height": 1400})
         snap("review-queue", "/review/", full_page=False)
+        snap("stats-dashboard", "/stats/", full_page=False)
+        snap("contracts", "/contracts/", full_page=False)
+        contract = first_link("/contracts/", "/contracts/") or "/contracts/"
+        snap("contract-detail", contract, full_page=False)
+
+        login("enterprise")
+        snap("matching", "/matching/", full_page=False)
+        need_matches = first_link("/matching/", "/matching/needs/")
+        if need_matches:
+            snap("need-matches", need_matches, full_page=False)
+        snap("messages", "/messages/", full_page=False)
+        snap("payments", "/payments/", full_page=False)
         browser.close()
 
 
