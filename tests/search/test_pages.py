@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from listings.models import ListingStatus
+from listings.models import IPRecord, ListingStatus
 from tests.factories import NeedFactory, OrganisationFactory, TechnologyFactory
 from tests.search.ui_support import engine_down_fixture, search_index_fixture  # noqa: F401
 
@@ -123,6 +123,29 @@ def test_matches_are_highlighted_in_titles_and_snippets(client, catalogue):
 
     assert "<em>光伏</em>" in html
     assert "高海拔<em>光伏</em>组件清洁机器人" in html
+
+
+@pytest.fixture
+def patented(university, search_index):
+    technology = tech("高原牦牛乳干酪工艺", organisation=university, summary="牦牛乳干酪低温成熟。")
+    IPRecord.objects.create(technology=technology, kind="invention", number="ZL201710601862.3")
+    search_index.refresh()
+    return technology
+
+
+@pytest.mark.parametrize("q", ["ZL201710601862.3", "201710601862.3", "201710601862"])
+def test_a_patent_number_finds_its_technology(client, patented, q):
+    assert hit_titles(page(client, q=q)) == ["高原牦牛乳干酪工艺"]
+
+
+def test_a_patent_number_finds_its_technology_in_the_database_fallback_too(client, patented, engine_down):
+    assert hit_titles(page(client, q="ZL201710601862.3")) == ["高原牦牛乳干酪工艺"]
+
+
+def test_an_organisation_name_finds_its_listings(client, catalogue):
+    titles = hit_titles(page(client, q="苏州绿能测试公司"))
+
+    assert titles == ["高海拔光伏组件清洁机器人"]
 
 
 def test_a_title_with_markup_is_escaped_and_only_our_highlight_tags_are_html(client, university, search_index):

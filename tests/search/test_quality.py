@@ -19,9 +19,9 @@ from listings.models import Technology
 from tests.search.cluster import SEARCH_URL
 
 DATA = Path(settings.BASE_DIR) / "tests" / "data" / "search"
-# Reached on both backends (embedded 0.9417 / 0.8765, cluster 0.9413 / 0.8765) when these were set.
-NDCG_FLOOR = 0.93
-RECALL_FLOOR = 0.86
+# A little under what each backend reached when these were set (nDCG@10 / recall@20):
+# embedded 0.9643 / 0.901, cluster 0.9422 / 0.8792 (the cluster misses 耗牛 → 牦牛).
+FLOORS = {"embedded": (0.95, 0.89), "cluster": (0.93, 0.87)}
 
 BACKENDS = [
     "embedded",
@@ -54,8 +54,9 @@ def test_ranking_quality_stays_at_the_level_reached(backend):
 
     assert summary["backend"] == backend
     assert summary["queries"] == 46
-    assert summary["ndcg@10"] >= NDCG_FLOOR, summary
-    assert summary["recall@20"] >= RECALL_FLOOR, summary
+    ndcg_floor, recall_floor = FLOORS[backend]
+    assert summary["ndcg@10"] >= ndcg_floor, summary
+    assert summary["recall@20"] >= recall_floor, summary
     # Isolated: nothing was loaded into this database, and no evaluation index is left behind.
     assert not Technology.objects.exists()
     if backend == "cluster":
