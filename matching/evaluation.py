@@ -340,3 +340,40 @@ def evaluate(dataset: Dataset, loaded: Loaded, *, backend: str, ranker: Ranker) 
         backend=backend,
         per_need=per_need,
     )
+
+
+# ------------------------------------------------------------------ diagnosis
+
+
+def misses(dataset: Dataset, loaded: Loaded, *, using: str | None = None, k: int = RECALL_AT) -> list[str]:
+    """One line per judged technology (grade ≥ 1) outside a need's first k, and why: its place in the full
+    order, its score and features, the constraints it breaks — or that the engine never returned it."""
+    ref_of = {pk: ref for ref, pk in loaded.technologies.items()}
+    titles = {row["ref"]: row["title"] for row in dataset.technologies}
+    lines = []
+    for row in dataset.needs:
+        judged = {ref: g for ref, g in dataset.qrels.get(row["ref"], {}).items() if g > 0}
+        if not judged:
+            continue
+        need = selectors.need_for_matching(pk=loaded.needs[row["ref"]])
+        profile, scored, _engine = selectors.score_candidates(need=need, using=using)
+        every = sorted((s for _t, s in scored), key=lambda s: s.sort_key())
+        place = {ref_of.get(s.technology_pk): i for i, s in enumerate(every, start=1)}
+        shown = [ref_of.get(s.technology_pk) for s in ranking.order(every)][:k]
+        by_ref = {ref_of.get(s.technology_pk): s for s in every}
+        missed = sorted(ref for ref in judged if ref not in shown)
+        if missed:
+            terms = " ".join(f"{t.word}:{t.weight:.1f}" for t in profile.terms)
+            lines.append(f"{row['ref']} {row['title']} | {terms}")
+        for ref in missed:
+            item = by_ref.get(ref)
+            if item is None:
+                lines.append(f"  {ref} g{judged[ref]} NOT A CANDIDATE  {titles.get(ref, '')}")
+                continue
+            why = "below cut" if item.score < ranking.MIN_SCORE else f"#{place[ref]}"
+            feats = " ".join(f"{name}={value:.2f}" for name, value in item.features.items())
+            broken = ",".join(b["code"] for b in item.broken) or "-"
+            lines.append(
+                f"  {ref} g{judged[ref]} {why} score {item.score} broken {broken} {feats}  {titles.get(ref, '')}"
+            )
+    return lines

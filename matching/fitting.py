@@ -20,6 +20,7 @@ from .evaluation import ndcg, recall
 FITTED = ("text", "coverage", "field", "tags")
 GRID = (0.0, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8)
 MIN_SCORE_GRID = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0)
+GOOD_SCORE_GRID = (30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0, 65.0, 70.0, 101.0)
 ROUNDS = 4
 
 
@@ -41,12 +42,15 @@ class NeedCase:
 class Setting:
     weights: ranking.Weights
     min_score: float
+    good_score: float = ranking.GOOD_SCORE
 
 
 def rank(case: NeedCase, setting: Setting) -> list[str]:
     scores = [(c, ranking.combine(c.features, setting.weights)) for c in case.candidates]
-    kept = sorted((c.broken, -s, c.ref) for c, s in scores if s >= setting.min_score)
-    return [ref for _b, _s, ref in kept]
+    kept = sorted(
+        (ranking.tier(s, c.broken, setting.good_score), -s, c.ref) for c, s in scores if s >= setting.min_score
+    )
+    return [ref for _t, _s, ref in kept]
 
 
 def measure(cases: list[NeedCase], setting: Setting) -> tuple[float, float]:
@@ -77,14 +81,19 @@ def fit(cases: list[NeedCase], start: Setting | None = None) -> Setting:
     for _round in range(ROUNDS):
         improved = False
         for name, value in itertools.product(FITTED, GRID):
-            candidate = Setting(_with(best.weights, name, value), best.min_score)
+            candidate = Setting(_with(best.weights, name, value), best.min_score, best.good_score)
             if sum(candidate.weights.as_dict().values()) <= candidate.weights.aid:
                 continue
             candidate_value = objective(cases, candidate)
             if candidate_value > best_value + 1e-9:
                 best, best_value, improved = candidate, candidate_value, True
         for cut in MIN_SCORE_GRID:
-            candidate = Setting(best.weights, cut)
+            candidate = Setting(best.weights, cut, best.good_score)
+            candidate_value = objective(cases, candidate)
+            if candidate_value > best_value + 1e-9:
+                best, best_value, improved = candidate, candidate_value, True
+        for good in GOOD_SCORE_GRID:
+            candidate = Setting(best.weights, best.min_score, good)
             candidate_value = objective(cases, candidate)
             if candidate_value > best_value + 1e-9:
                 best, best_value, improved = candidate, candidate_value, True
@@ -98,7 +107,7 @@ def normalised(setting: Setting) -> Setting:
     values = setting.weights.as_dict()
     total = sum(values.values()) or 1.0
     weights = ranking.Weights(**{k: round(v / total, 3) for k, v in values.items()})
-    return Setting(weights, setting.min_score)
+    return Setting(weights, setting.min_score, setting.good_score)
 
 
 def folds(cases: list[NeedCase], k: int) -> list[tuple[list[NeedCase], list[NeedCase]]]:

@@ -56,6 +56,10 @@ class Weights:
 WEIGHTS = Weights(text=0.379, coverage=0.379, field=0.1, tags=0.118, aid=0.024)
 # Below this score a candidate is not a match at all (not listed, not stored).
 MIN_SCORE = 15.0
+# Good matches: at or above this score. Breaking a constraint sends a good match below every good
+# match that breaks none, but not below the weak ones (a close fit over budget is more use to the buyer
+# than a loose fit within it). See order() and docs/matching.md.
+GOOD_SCORE = 40.0
 # A new match at or above this score, breaking no constraint, is announced to both organisations.
 STRONG_SCORE = 60.0
 
@@ -68,6 +72,10 @@ MAX_TERMS = 16
 PART_CREDIT = 0.5
 CONCEPT_CREDIT = 0.7  # a related word (matching/data/concepts.txt) instead of the word itself
 CONCEPTS_PATH = Path(__file__).resolve().parent / "data" / "concepts.txt"
+FILLERS_PATH = Path(__file__).resolve().parent / "data" / "fillers.txt"
+# A number with a measure word (四五天, 十几个, 两三年, 一个多月, 三百公里) says how much, not what.
+NUMERALS = frozenset("零一二两三四五六七八九十百千万几多半余来")
+MEASURES = frozenset("个只头匹口天年月日周次回遍件间种项批块片套款元斤吨亩米公里度层家户棵株袋箱")
 MIN_TEXT_LENGTH = 10
 SHOWN_TERMS = 5
 
@@ -93,6 +101,32 @@ def _domain_words() -> frozenset[str]:
     words = {analysis.normalise(w) for w in analysis.domain_terms()}
     words.update(member for group in analysis.synonym_groups() for member in group)
     return frozenset(words)
+
+
+def _data_words(path: Path) -> list[str]:
+    words = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        words += [analysis.normalise(m).strip() for m in line.split(",") if m.strip()]
+    return words
+
+
+@functools.cache
+def fillers() -> frozenset[str]:
+    """Colloquial words that say nothing about what the problem is (matching/data/fillers.txt)."""
+    return frozenset(_data_words(FILLERS_PATH))
+
+
+def is_filler(word: str) -> bool:
+    """A filler word, a stopword, or a number with a measure word (四五天, 十几个, 一个多月)."""
+    if word in fillers() or word in analysis.stopwords():
+        return True
+    return (
+        len(word) > 1
+        and word[0] in NUMERALS
+        and all(ch in NUMERALS or ch in MEASURES for ch in word)
+        and any(ch in MEASURES or ch in "多几半余来" for ch in word[1:])
+    )
 
 
 @functools.cache
@@ -124,8 +158,15 @@ def related_words(word: str) -> frozenset[str]:
 
 
 def is_known(word: str) -> bool:
-    """A dictionary word (general or domain), a number or a Latin-script term — not a segmenter guess."""
-    return word in _idf_table() or word in _domain_words() or word.isascii() or any(ch.isdigit() for ch in word)
+    """A dictionary word (general, domain or concept vocabulary), a number or a Latin-script term — not a
+    segmenter guess."""
+    return (
+        word in _idf_table()
+        or word in _domain_words()
+        or word in _concept_map()
+        or word.isascii()
+        or any(ch.isdigit() for ch in word)
+    )
 
 
 def informativeness(word: str) -> float:
@@ -176,12 +217,14 @@ def key_terms(title: str, body: str, *, limit: int = MAX_TERMS) -> tuple[Term, .
         for word in analysis.query_tokens(text):
             if len(word) == 1 and not _is_cjk(word):
                 continue  # a lone letter or digit (β, 3) says nothing
+            if is_filler(word):
+                continue  # 老是, 想要, 从头到尾, 四五天: nothing about the problem itself
             if is_known(word):
                 add(word, informativeness(word) * boost)
                 continue
             add(word, informativeness(word) * boost * UNKNOWN_FACTOR)
             for piece in _pieces(word):
-                if piece not in analysis.stopwords():
+                if not is_filler(piece):
                     add(piece, informativeness(piece) * boost)
     ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:limit]
     terms = []
@@ -290,9 +333,10 @@ class Scored:
     reasons: list[dict] = field(default_factory=list)
     broken: list[dict] = field(default_factory=list)
 
-    @property
-    def sort_key(self) -> tuple:
-        return (bool(self.broken), -self.score, self.technology_pk or 0)
+    def sort_key(self, good_score: float = GOOD_SCORE) -> tuple:
+        """Tier, then best score first: good matches breaking nothing (0), good matches breaking a
+        constraint (1), weaker matches breaking nothing (2), weaker ones breaking a constraint (3)."""
+        return (tier(self.score, bool(self.broken), good_score), -self.score, self.technology_pk or 0)
 
 
 def _term_credit(term: Term, text: str) -> tuple[float, str]:
@@ -426,9 +470,17 @@ def normalise_text_scores(raw: dict[int, float]) -> dict[int, float]:
     return {pk: (s / best if s and not math.isnan(s) else 0.0) for pk, s in raw.items()}
 
 
-def order(scored: Iterable[Scored], *, min_score: float = MIN_SCORE, limit: int | None = None) -> list[Scored]:
-    """Drop what is not a match, then: breaking no constraint first, best score first."""
-    kept = sorted((s for s in scored if s.score >= min_score), key=lambda s: s.sort_key)
+def tier(score: float, broken: bool, good_score: float = GOOD_SCORE) -> int:
+    """0: a good match breaking nothing; 1: a good match breaking a constraint; 2, 3: the same, weaker."""
+    return (0 if score >= good_score else 2) + (1 if broken else 0)
+
+
+def order(
+    scored: Iterable[Scored], *, min_score: float = MIN_SCORE, good_score: float = GOOD_SCORE, limit: int | None = None
+) -> list[Scored]:
+    """Drop what is not a match, then by tier (among good matches, and among weaker ones, those breaking a
+    constraint come after every one breaking none), best score first."""
+    kept = sorted((s for s in scored if s.score >= min_score), key=lambda s: s.sort_key(good_score))
     return kept[:limit] if limit else kept
 
 

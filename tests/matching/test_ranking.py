@@ -111,12 +111,46 @@ def test_negotiable_price_is_neither_within_nor_over_budget():
     assert not any(r["code"] == "price" for r in scored.reasons + scored.broken)
 
 
-def test_breakers_rank_below_every_match_that_breaks_nothing():
+def test_breakers_rank_below_every_good_match_that_breaks_nothing():
     strong_but_dear = ranking.Scored(1, 10, score=95.0, features={}, broken=[{"code": "price"}])
-    weaker = ranking.Scored(1, 11, score=40.0, features={})
+    good = ranking.Scored(1, 11, score=ranking.GOOD_SCORE, features={})
     too_weak = ranking.Scored(1, 12, score=ranking.MIN_SCORE - 1, features={})
-    ordered = ranking.order([strong_but_dear, weaker, too_weak])
+    ordered = ranking.order([strong_but_dear, good, too_weak])
     assert [s.technology_pk for s in ordered] == [11, 10]
+
+
+def test_a_good_breaker_ranks_above_weak_matches_and_weak_breakers_come_last():
+    # given good and weak matches, each with and without a broken constraint
+    def scored(pk, score, broken=False):
+        return ranking.Scored(1, pk, score=score, features={}, broken=[{"code": "modes"}] if broken else [])
+
+    items = [
+        scored(1, ranking.GOOD_SCORE - 1),  # weak, breaks nothing
+        scored(2, 90.0, broken=True),  # good, breaks a constraint
+        scored(3, ranking.GOOD_SCORE + 5),  # good, breaks nothing
+        scored(4, ranking.GOOD_SCORE - 2, broken=True),  # weak and breaks one
+        scored(5, ranking.MIN_SCORE + 1),  # weak, breaks nothing
+    ]
+    # then: good non-breakers, good breakers, weak non-breakers, weak breakers; by score inside a tier
+    assert [s.technology_pk for s in ranking.order(items)] == [3, 2, 1, 5, 4]
+    # and every breaker still sits below every non-breaker of its own tier
+    assert [s.technology_pk for s in ranking.order(items, good_score=0)] == [3, 1, 5, 2, 4]
+
+
+def test_colloquial_fillers_and_counted_amounts_are_not_key_terms():
+    body = "路上四五天,想要一个办法,找个人从头到尾帮着弄"
+    terms = {t.word for t in ranking.key_terms("牦牛肉发往内地路上老是坏", body)}
+    assert {"牦牛肉"} <= terms
+    assert not terms & {"老是", "四五天", "想要", "从头到尾", "帮着", "弄", "找个人"}
+    assert ranking.is_filler("十几个") and ranking.is_filler("一个多月") and ranking.is_filler("两三年")
+    assert not ranking.is_filler("五一") and not ranking.is_filler("二十五味") and not ranking.is_filler("一网统管")
+
+
+def test_concept_vocabulary_words_are_known_words():
+    # 冷鲜 is in no general dictionary, but the concept list makes it a word worth its full weight
+    assert ranking.is_known("冷鲜")
+    weights = {t.word: t.weight for t in ranking.key_terms("牦牛肉路上变质", "我们的冷鲜牦牛肉发往成都")}
+    assert weights["冷鲜"] == pytest.approx(ranking.informativeness("冷鲜"))
 
 
 def test_a_more_relevant_technology_scores_higher():

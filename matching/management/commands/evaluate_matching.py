@@ -24,8 +24,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--backend", choices=evaluation.BACKENDS, help="default: the configured one")
         parser.add_argument("--per-need", action="store_true", help="one line per need (nDCG, recall, top 10)")
+        parser.add_argument(
+            "--misses", action="store_true", help="judged technologies outside the first 20 of their need, and why"
+        )
 
-    def handle(self, *args, data, backend=None, per_need=False, **options):
+    def handle(self, *args, data, backend=None, per_need=False, misses=False, **options):
         backend = backend or evaluation.current_backend_name()
         try:
             dataset = evaluation.read_labelled_set(data)
@@ -34,6 +37,7 @@ class Command(BaseCommand):
                 loaded = evaluation.load(dataset)
                 baseline = evaluation.evaluate(dataset, loaded, backend=backend, ranker=evaluation.bm25_ranker())
                 report = evaluation.evaluate(dataset, loaded, backend=backend, ranker=evaluation.pipeline_ranker())
+                missed = evaluation.misses(dataset, loaded) if misses else []
         except (evaluation.DatasetError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc))
         if per_need:
@@ -43,6 +47,8 @@ class Command(BaseCommand):
                     f"{ref}\tndcg@10 {row['ndcg@10']:.3f} (bm25 {base.get('ndcg@10', 0):.3f})"
                     f"\trecall@20 {row['recall@20']:.3f}\t{' '.join(row['top'])}"
                 )
+        for line in missed:
+            self.stdout.write(line)
         self.stdout.write(
             f"bm25 baseline: ndcg@10 {baseline.ndcg:.4f} recall@20 {baseline.recall:.4f}; "
             f"re-ranked: ndcg@10 {report.ndcg:.4f} recall@20 {report.recall:.4f}; "

@@ -39,7 +39,7 @@ class Command(BaseCommand):
             for c in cases
         ) / len(cases)
         self.stdout.write(f"{len(cases)} needs; judged technologies among the engine's candidates: {pool:.4f}")
-        current = fitting.Setting(ranking.WEIGHTS, ranking.MIN_SCORE)
+        current = fitting.Setting(ranking.WEIGHTS, ranking.MIN_SCORE, ranking.GOOD_SCORE)
         now_ndcg, now_recall = fitting.measure(cases, current)
         self.stdout.write(f"current weights: ndcg@10 {now_ndcg:.4f} recall@20 {now_recall:.4f}")
         cv = fitting.cross_validate(cases, folds)
@@ -48,11 +48,17 @@ class Command(BaseCommand):
             f"held-out ndcg@10 {cv.held_out[0]:.4f} recall@20 {cv.held_out[1]:.4f}"
         )
         for i, setting in enumerate(cv.settings, start=1):
-            self.stdout.write(f"  fold {i}: {setting.weights.as_dict()} min_score {setting.min_score}")
+            self.stdout.write(
+                f"  fold {i}: {setting.weights.as_dict()} min_score {setting.min_score} good_score {setting.good_score}"
+            )
         final = fitting.fit(cases)
         n, r = fitting.measure(cases, final)
         self.stdout.write(f"fitted on all needs: ndcg@10 {n:.4f} recall@20 {r:.4f}")
-        self.stdout.write(json.dumps({"weights": final.weights.as_dict(), "min_score": final.min_score}))
+        self.stdout.write(
+            json.dumps(
+                {"weights": final.weights.as_dict(), "min_score": final.min_score, "good_score": final.good_score}
+            )
+        )
 
     def _cases(self, dataset, loaded) -> list[fitting.NeedCase]:
         ref_of = {pk: ref for ref, pk in loaded.technologies.items()}
