@@ -13,6 +13,8 @@ from ``synonym_groups()``.
   (data/stopwords.txt) and punctuation are dropped; text is NFKC-normalised and lower-cased.
 - Chinese patent numbers (ZL201710601862.3, CN…, 201710601862.3) become one token: the bare
   application number, so any of the written forms finds the listing.
+- Related terms (data/related.txt, ``related``): one-way, query side only — 储能 also looks for 蓄热
+  and 锂电池, at a low weight (``RELATED_WEIGHT``), in both backends.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 USERDICT_PATH = DATA_DIR / "userdict.txt"
 SYNONYMS_PATH = DATA_DIR / "synonyms.txt"
 STOPWORDS_PATH = DATA_DIR / "stopwords.txt"
+RELATED_PATH = DATA_DIR / "related.txt"
 
 DEFAULT_FREQ = 500
+# A listing found through a related term only scores this share of a listing holding the typed word
+# (the best related term counts, not their sum), so it ranks after the listings holding what was typed.
+RELATED_WEIGHT = 0.25
 _PATENT = re.compile(
     r"(?<![0-9a-z])(?:(?:zl|cn)\s*(\d{12}|\d{8})(?:\s*\.\s*[0-9x])?|(\d{12}|\d{8})\s*\.\s*[0-9x])(?![0-9a-z])"
 )
@@ -83,6 +89,47 @@ def _synonym_map() -> dict[str, tuple[str, ...]]:
             alternatives = mapping.setdefault(member, [member])
             alternatives.extend(m for m in group if m not in alternatives)
     return {word: tuple(alts) for word, alts in mapping.items()}
+
+
+@functools.cache
+def related_map() -> dict[str, tuple[str, ...]]:
+    """data/related.txt: term → its related terms (normalised, in file order, a term's lines merged)."""
+    mapping: dict[str, list[str]] = {}
+    for number, line in enumerate(_data_lines(RELATED_PATH), start=1):
+        term, sep, rest = line.partition(":")
+        term = normalise(term).strip()
+        if not sep or not term:
+            raise ValueError(f"{RELATED_PATH.name}: line {number} should read 'term: related, related'")
+        targets = mapping.setdefault(term, [])
+        for item in rest.split(","):
+            item = normalise(item).strip()
+            if item and item != term and item not in targets:
+                targets.append(item)
+    return {term: tuple(targets) for term, targets in mapping.items() if targets}
+
+
+@functools.cache
+def related(word: str) -> tuple[tuple[str, ...], ...]:
+    """The related terms of a query word (its synonyms' too), each as the words a query of it would have.
+
+    What the word itself, its synonyms or its dictionary parts already match is left out. A related term
+    of several words (供水管网 → 供水 + 管网) matches a listing holding all of them.
+    """
+    word = normalise(word).strip()
+    (own,) = expand([word])
+    known = set(own) | set(subwords(word))
+    mapping = related_map()
+    out: dict[tuple[str, ...], None] = {}
+    for member in own:
+        for term in mapping.get(member, ()):
+            if term in known:
+                continue
+            words = tuple(query_tokens(term))
+            if words and not set(words) <= known:
+                out.setdefault(words, None)
+    # A term needing all of 抗 + 缺氧 adds nothing when 缺氧 alone is already there.
+    kept = [w for w in out if not any(o != w and set(o) <= set(w) for o in out)]
+    return tuple(kept)
 
 
 @functools.cache

@@ -360,7 +360,7 @@ class EmbeddedSearchBackend(BaseSearchBackend):
         if not words:
             return tantivy.Query.empty_query() if positive.strip() and not excluded else tantivy.Query.all_query()
         clauses = [
-            self._word_clause(field_name, word, alternatives)
+            self._word_clause(field_name, word, alternatives, related=not exact)
             for word, alternatives in zip(words, analysis.expand(words), strict=True)
         ]
         required = len(words) if exact or len(words) <= 3 else math.ceil(0.75 * len(words))
@@ -375,7 +375,7 @@ class EmbeddedSearchBackend(BaseSearchBackend):
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *bans])
         return query
 
-    def _word_clause(self, field_name: str, word: str, alternatives: list[str]) -> tantivy.Query:
+    def _word_clause(self, field_name: str, word: str, alternatives: list[str], related: bool = True) -> tantivy.Query:
         options = [(tantivy.Occur.Should, self._term(field_name, word))]
         for alt in alternatives[1:]:
             options.append(
@@ -385,9 +385,20 @@ class EmbeddedSearchBackend(BaseSearchBackend):
         if len(parts) >= 2:
             together = tantivy.Query.boolean_query([(tantivy.Occur.Must, self._term(field_name, p)) for p in parts])
             options.append((tantivy.Occur.Should, tantivy.Query.boost_query(together, PARTS_WEIGHT)))
+        terms = analysis.related(word) if related else ()
+        if terms:
+            # The best related term only (dis_max), far below the word itself.
+            each = [self._all_of(field_name, words) for words in terms]
+            best = tantivy.Query.disjunction_max_query(each) if len(each) > 1 else each[0]
+            options.append((tantivy.Occur.Should, tantivy.Query.boost_query(best, analysis.RELATED_WEIGHT)))
         if len(options) == 1:
             return options[0][1]
         return tantivy.Query.boolean_query(options)
+
+    def _all_of(self, field_name: str, words: tuple[str, ...]) -> tantivy.Query:
+        if len(words) == 1:
+            return self._term(field_name, words[0])
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, self._term(field_name, w)) for w in words])
 
     def _term(self, field_name: str, value) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field_name, value)

@@ -588,7 +588,7 @@ class OpenSearchSearchBackend(BaseSearchBackend):
         for entry in raw.get("suggest", {}).get("near", []):
             for option in entry["options"]:
                 vocabulary[option["text"]] += option["freq"]
-        return Suggester(+vocabulary).suggest(positive)
+        return Suggester(+vocabulary, curated=analysis.domain_term_set()).suggest(positive)
 
     def _process_results(
         self,
@@ -955,6 +955,11 @@ def text_query(name: str, text: str, *, exact: bool = False, collect: OpenSearch
         if len(parts) >= 2 and not exact:
             together = {"query": " ".join(parts), "operator": "and", "boost": PARTS_WEIGHT}
             alternatives.append(Q("match", **{name: together}))
+        related = analysis.related(word) if not exact else ()
+        if related:
+            # The best related term only (dis_max), far below the word itself.
+            each = [Q("match", **{name: {"query": " ".join(words), "operator": "and"}}) for words in related]
+            alternatives.append(Q("dis_max", queries=each, boost=analysis.RELATED_WEIGHT))
         clauses.append(alternatives[0] if len(alternatives) == 1 else Q("bool", should=alternatives))
     if len(clauses) == 1:
         return clauses[0]

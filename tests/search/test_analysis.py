@@ -92,3 +92,31 @@ def test_domain_terms_are_the_dictionary():
     terms = analysis.domain_terms()
     assert len(terms) >= 300
     assert {"青稞", "冰湖溃决", "弥散供氧", "藏香猪"} <= set(terms)
+
+
+def test_related_terms_are_one_way_and_shared_by_synonyms():
+    # 储能 → 蓄热 and 锂电池; a query for 蓄热 does not want batteries.
+    assert {("蓄热",), ("锂电池",)} <= set(analysis.related("储能"))
+    assert ("储能",) not in analysis.related("蓄热")
+    assert ("锂电池",) not in analysis.related("蓄热")
+    # 高原反应 and 高原病 are synonyms: both look for 缺氧 and 制氧机.
+    assert analysis.related("高原反应") == analysis.related("高原病")
+    assert {("缺氧",), ("制氧机",)} <= set(analysis.related("高原病"))
+    assert analysis.related("青稞酿造工艺学") == ()
+
+
+def test_related_terms_leave_out_what_the_word_already_matches():
+    # 冰湖 is a part of 冰湖溃决 (matched anyway), 冰川 is not.
+    related = analysis.related("冰湖溃决")
+    assert ("冰川",) in related
+    assert ("冰湖",) not in related
+    # a term of several words needs them all; one that is a superset of another is dropped (抗 + 缺氧 ⊃ 缺氧)
+    assert ("抗", "缺氧") not in analysis.related("高原反应")
+    assert all(words and all(words) for words in analysis.related("饮用水"))
+
+
+def test_every_line_of_the_related_file_is_well_formed():
+    mapping = analysis.related_map()
+    assert len(mapping) >= 100
+    for term, targets in mapping.items():
+        assert term and targets and term not in targets, term

@@ -145,8 +145,12 @@ def test_a_word_finds_its_synonyms_and_its_parts(catalogue):
         "太阳能发电储能一体化系统",
     }
     assert set(titles(SearchQuerySet().auto_query("冷藏运输"))) == {"牦牛肉冷链物流保鲜技术", "牦牛乳冷藏运输需求"}
-    # Two words: both required.
-    assert titles(SearchQuerySet().auto_query("牦牛 保鲜")) == ["牦牛肉冷链物流保鲜技术"]
+    # Two words: both required (or, far below, a related term of one: 保鲜 → 冷链, search/data/related.txt).
+    assert titles(SearchQuerySet().models(Technology).auto_query("牦牛 保鲜")) == ["牦牛肉冷链物流保鲜技术"]
+    both = list(SearchQuerySet().auto_query("牦牛 保鲜"))
+    assert [r.title for r in both] == ["牦牛肉冷链物流保鲜技术", "牦牛乳冷藏运输需求"]
+    assert both[0].score > 2 * both[1].score
+    assert SearchQuerySet().auto_query("青稞 光伏").count() == 0
     # Organisation names and excluded words.
     assert titles(SearchQuerySet().auto_query("农牧科学院 -红景天")) == ["牦牛肉冷链物流保鲜技术"]
     assert SearchQuerySet().auto_query("量子计算机").count() == 0

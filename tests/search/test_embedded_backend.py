@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from haystack.inputs import AutoQuery
+from haystack.inputs import AutoQuery, Exact
 from haystack.query import SearchQuerySet
 
 from listings.models import ListingStatus, Need, Technology
@@ -118,8 +118,21 @@ def test_dictionary_words_and_synonyms_find_listings(embedded_index, catalogue):
 
 def test_two_word_query_requires_both_words(embedded_index, catalogue):
     index_all(embedded_index)
-    assert ids(SearchQuerySet().auto_query("牦牛 保鲜")) == [catalogue["cold_chain"].pk]
+    assert ids(SearchQuerySet().models(Technology).auto_query("牦牛 保鲜")) == [catalogue["cold_chain"].pk]
     assert SearchQuerySet().auto_query("青稞 光伏").count() == 0
+
+
+def test_related_terms_find_more_but_rank_after_the_typed_word(embedded_index, catalogue):
+    index_all(embedded_index)
+    # 保鲜 → 冷链 (search/data/related.txt): the need holds 冷链 only, the technology holds 保鲜 itself.
+    results = list(SearchQuerySet().auto_query("保鲜"))
+    assert [(r.model_name, int(r.pk)) for r in results] == [
+        ("technology", catalogue["cold_chain"].pk),
+        ("need", catalogue["need"].pk),
+    ]
+    assert results[0].score > 2 * results[1].score
+    # Only the technology when the typed word itself is asked for.
+    assert ids(SearchQuerySet().filter(content=Exact("保鲜"))) == [catalogue["cold_chain"].pk]
 
 
 def test_organisation_name_and_patent_numbers_are_searchable(embedded_index, catalogue):

@@ -50,8 +50,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--backend", choices=BACKENDS, default="embedded", help="embedded(默认)或 cluster")
         parser.add_argument("--per-query", action="store_true", help="逐条列出每个查询的得分")
+        parser.add_argument(
+            "--misses", action="store_true", help="逐条列出每个查询漏掉(前 20 名之外)的相关成果及其等级"
+        )
 
-    def handle(self, *args, data, backend, per_query, **options):
+    def handle(self, *args, data, backend, per_query, misses=False, **options):
         directory = Path(data)
         labelled = load_labelled_set(directory)
         if os.environ.get(CHILD_ENV) == "1":
@@ -59,12 +62,23 @@ class Command(BaseCommand):
             if per_query:
                 for ref, q, ndcg, recall in scores["per_query"]:
                     self.stdout.write(f"{ref}\t{q}\tndcg@10={ndcg:.3f}\trecall@20={recall:.3f}")
+            if misses:
+                titles = {str(row["ref"]): row["title"] for row in labelled["technologies"]}
+                for ref, q, ranking in scores["rankings"]:
+                    judged = labelled["qrels"].get(str(ref), {})
+                    for tech, grade in sorted(judged.items(), key=lambda item: -item[1]):
+                        where = ranking.index(tech) + 1 if tech in ranking else None
+                        if where is None or where > NDCG_AT:
+                            shown = f"#{where}" if where else "missed"
+                            self.stdout.write(f"{ref}\t{q}\t{tech}\tgrade {grade}\t{shown}\t{titles[tech]}")
             summary = {k: scores[k] for k in ("queries", "ndcg@10", "recall@20", "backend")}
             self.stdout.write(json.dumps(summary, ensure_ascii=False))
             return
-        self._run_isolated(directory, backend=backend, per_query=per_query, verbosity=options["verbosity"])
+        self._run_isolated(
+            directory, backend=backend, per_query=per_query, misses=misses, verbosity=options["verbosity"]
+        )
 
-    def _run_isolated(self, directory: Path, *, backend: str, per_query: bool, verbosity: int) -> None:
+    def _run_isolated(self, directory: Path, *, backend: str, per_query: bool, misses: bool, verbosity: int) -> None:
         if backend == "cluster" and not os.environ.get("SEARCH_URL", settings.SEARCH_URL):
             raise CommandError("--backend cluster 需要检索集群地址:请设置环境变量 SEARCH_URL")
         workdir = Path(tempfile.mkdtemp(prefix="evaluate-search-"))
@@ -89,6 +103,8 @@ class Command(BaseCommand):
         command += ["--data", str(directory.resolve()), "--backend", backend, "--verbosity", str(verbosity)]
         if per_query:
             command.append("--per-query")
+        if misses:
+            command.append("--misses")
         try:
             # The command line is this interpreter, manage.py and our own arguments: nothing from outside.
             done = subprocess.run(  # noqa: S603
@@ -295,13 +311,14 @@ def _drop_cluster_index(prefix: str) -> None:
 def _score(labelled: dict, pk_to_ref: dict[int, str], *, backend: str) -> dict:
     from search.selectors import TECHNOLOGY, search_listings
 
-    per_query = []
+    per_query, rankings = [], []
     for query in labelled["queries"]:
         result = search_listings(q=query["q"], page_size=RECALL_AT)
         # What the page shows, in its order: the hits, then the partial matches.
         shown = [*result.hits, *result.related]
         ranking = [pk_to_ref[hit.pk] for hit in shown if hit.kind == TECHNOLOGY and hit.pk in pk_to_ref]
         judged = labelled["qrels"].get(str(query["ref"]), {})
+        rankings.append((query["ref"], query["q"], ranking))
         per_query.append((query["ref"], query["q"], ndcg_at(ranking, judged), recall_at(ranking, judged)))
     count = len(per_query)
     return {
@@ -310,4 +327,5 @@ def _score(labelled: dict, pk_to_ref: dict[int, str], *, backend: str) -> dict:
         "recall@20": round(sum(p[3] for p in per_query) / count, 4),
         "backend": backend,
         "per_query": per_query,
+        "rankings": rankings,
     }
