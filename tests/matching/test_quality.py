@@ -1,8 +1,9 @@
 """Matching quality on the labelled sets (tests/data/matching, tests/data/matching_holdout), and the
 evaluate_matching command that measures it in an isolated database and index.
 
-The figures reached (docs/matching.md): main set nDCG@10 0.944 / recall@20 0.979 (embedded), 0.944 / 0.985
-(cluster); held-out set 0.895 / 0.925 and 0.899 / 0.925. The floors below sit a little under them.
+The figures reached (docs/matching.md): main set nDCG@10 0.952–0.958 / recall@20 0.979–0.985, held-out set
+0.899–0.905 / 0.900–0.925, on either backend (the ranges: with and without search's related-term expansion).
+The floors below sit a little under the lowest of them.
 """
 
 import json
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PROJECT = Path(__file__).resolve().parents[2]
-FLOORS = {"matching": (0.935, 0.97), "matching_holdout": (0.885, 0.89)}
+FLOORS = {"matching": (0.945, 0.97), "matching_holdout": (0.89, 0.89)}
 
 
 @pytest.mark.parametrize("name", ["matching", "matching_holdout"])
