@@ -125,7 +125,8 @@ def technology_ranking(
     weights: ranking.Weights = ranking.WEIGHTS,
     min_score: float = ranking.MIN_SCORE,
 ) -> Ranking:
-    """The technologies for a need, best first; those breaking a constraint after those breaking none."""
+    """The technologies for a need, best first; a good match breaking a constraint after every good match
+    breaking none, weaker matches after both (ranking.order)."""
     profile, scored, engine = score_candidates(need=need, using=using, weights=weights)
     result = Ranking(need=need, too_short=profile.too_short, engine=engine, candidates=len(scored))
     if profile.too_short:
@@ -184,7 +185,7 @@ def technology_leads(*, technology: Technology) -> list[Match]:
         .select_related("need", "need__organisation")
         .prefetch_related("need__tags", "need__desired_modes")
     )
-    return sorted(matches, key=lambda m: (bool(m.broken), -m.score, m.pk))
+    return sorted(matches, key=lambda m: (ranking.tier(m.score, bool(m.broken)), -m.score, m.pk))
 
 
 def match_texts(match: Match) -> tuple[list[str], list[str]]:

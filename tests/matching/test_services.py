@@ -12,9 +12,9 @@ from listings import services as listing_services
 from listings.models import ListingStatus
 from marketplace.messaging.models import Conversation, Notification
 from marketplace.messaging.services import send_offline_notifications
-from matching import selectors, services
+from matching import ranking, selectors, services
 from matching.models import Match
-from tests.factories import TechnologyFactory, UserFactory
+from tests.factories import NeedFactory, TechnologyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +209,20 @@ def test_a_need_that_is_not_public_gets_no_stored_matches(
 
 def published_deadline():
     return timezone.localdate() + datetime.timedelta(days=60)
+
+
+def test_leads_are_ordered_in_the_same_tiers_as_a_needs_ranking(market):
+    # given one technology stored against four needs: good / weak, breaking a constraint or not
+    tech = market["fits"]
+    good, good_broken, weak, weak_broken = (NeedFactory(title=f"需求{i}") for i in range(4))
+    price = [{"code": "price", "price": "600000", "price_max": None, "budget": "300000"}]
+    for need, score, broken in (
+        (weak, ranking.GOOD_SCORE - 5, []),
+        (good_broken, 90.0, price),
+        (weak_broken, ranking.GOOD_SCORE - 1, price),
+        (good, ranking.GOOD_SCORE + 1, []),
+    ):
+        Match.objects.create(need=need, technology=tech, score=score, rank=1, broken=broken)
+    # then the seller sees them ranked as the buyers' pages rank: a good match over budget before weak ones
+    leads = [m.need_id for m in selectors.technology_leads(technology=tech)]
+    assert leads == [good.pk, good_broken.pk, weak.pk, weak_broken.pk]
