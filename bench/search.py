@@ -8,10 +8,15 @@ SEARCH_URL is set, gets an index prefix of its own, deleted at the end) — neve
 Generated Chinese listings (search.perf.generate) are indexed from the database the way
 rebuild_index does; then the same 200 two-word queries are timed twice per backend:
 
-- engine: the search page's engine work alone — the query, six facet counts, the first page
-  (search.perf.faceted_search);
-- view: GET /search/?q=… through Django (URL, form, selector, database hydration of the hits,
-  highlights, template), with the backend as the site's default connection.
+- engine: every engine request the search page makes and nothing else — the first page with six
+  facet counts, the partial matches when the hits do not fill the page, a "did you mean" below three
+  hits (search.perf.faceted_search = search.selectors.engine_answer; the cluster sends the page and
+  the partial matches in one _msearch round trip);
+- view: GET /search/?q=… through Django (URL, form, the same engine requests, the hits' check against
+  the database, highlights, template), with the backend as the site's default connection.
+
+The two are timed back to back for every query, in alternating order, so neither sees a warmer
+engine than the other (the engine is not timed alone right after indexing, when it is slowest).
 
 Backends: "embedded" (ours, the default), "whoosh" (stock haystack + Whoosh with jieba: the peer) and
 "cluster" (ours on OpenSearch, when SEARCH_URL is set). A line compares embedded with the peer at the
@@ -102,26 +107,55 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[int(share * (len(ordered) - 1))]
 
 
-def time_views(alias: str, queries: list[str]) -> dict:
+def time_engine_and_views(alias: str, queries: list[str]) -> dict:
+    """Engine and page timings of the same queries, interleaved so both see the engine in the same state.
+
+    For each query the engine work alone (search.perf.faceted_search: every engine request the page
+    makes) and the whole page (GET /search/?q=… through Django) are timed back to back, the engine first
+    for even queries and the page first for odd ones: neither gets a warmer engine or cache than the other.
+    """
     from django.test import Client
     from django.urls import reverse
 
+    from search import perf
+
     client = Client()
     url = reverse("search:search")
-    timings, degraded = [], 0
+    engine, view, cpu, hits, degraded = [], [], [], [], 0
+
+    def time_view(q: str) -> None:
+        nonlocal degraded
+        started = time.perf_counter()
+        response = client.get(url, {"q": q})
+        view.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{alias}: /search/?q={q} answered {response.status_code}")
+        degraded += bool(response.context and response.context["result"].degraded)
+
+    def time_engine(q: str) -> None:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        _rows, _counts, count = perf.faceted_search("default", q)
+        engine.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+        hits.append(count)
+
     with as_default(alias):
         for q in queries[:WARMUP]:
+            perf.faceted_search("default", q)
             client.get(url, {"q": q})
-        for q in queries:
-            started = time.perf_counter()
-            response = client.get(url, {"q": q})
-            timings.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise SystemExit(f"{alias}: /search/?q={q} answered {response.status_code}")
-            degraded += bool(response.context and response.context["result"].degraded)
+        for number, q in enumerate(queries):
+            for step in (time_engine, time_view) if number % 2 == 0 else (time_view, time_engine):
+                step(q)
     if degraded:
         raise SystemExit(f"{alias}: {degraded} page(s) fell back to the database: the engine is not answering")
-    return {"view_p50_ms": round(statistics.median(timings), 2), "view_p95_ms": round(percentile(timings, 0.95), 2)}
+    return {
+        "engine_p50_ms": round(statistics.median(engine), 2),
+        "engine_p95_ms": round(percentile(engine, 0.95), 2),
+        "engine_cpu_p95_ms": round(percentile(cpu, 0.95), 2),
+        "view_p50_ms": round(statistics.median(view), 2),
+        "view_p95_ms": round(percentile(view, 0.95), 2),
+        "mean_hits": round(statistics.mean(hits), 1),
+    }
 
 
 def measure(alias: str, backend: str, docs: int, queries: list[str], *, views: bool = True) -> dict:
@@ -131,18 +165,22 @@ def measure(alias: str, backend: str, docs: int, queries: list[str], *, views: b
     indexed = perf.rebuild(alias)
     if indexed["docs"] != docs:
         raise SystemExit(f"{backend}: indexed {indexed['docs']} of {docs} listings")
-    print(f"[{backend}] {len(queries)} faceted queries: engine, then the page…", file=sys.stderr, flush=True)
-    engine = perf.time_queries(alias, queries, warmup=WARMUP)
-    view = time_views(alias, queries) if views else {"view_p50_ms": None, "view_p95_ms": None}
+    if views:
+        print(f"[{backend}] {len(queries)} faceted queries: engine and page, interleaved…", file=sys.stderr, flush=True)
+        timed = time_engine_and_views(alias, queries)
+    else:
+        print(f"[{backend}] {len(queries)} faceted queries: engine…", file=sys.stderr, flush=True)
+        timed = {**perf.time_queries(alias, queries, warmup=WARMUP), "view_p50_ms": None, "view_p95_ms": None}
     return {
         "docs": docs,
         "backend": backend,
         "queries": len(queries),
         "index_docs_per_s": indexed["index_docs_per_s"],
-        "engine_p50_ms": engine["engine_p50_ms"],
-        "engine_p95_ms": engine["engine_p95_ms"],
-        **view,
-        "view_over_engine": round(view["view_p95_ms"] / engine["engine_p95_ms"], 2) if views else None,
+        "engine_p50_ms": timed["engine_p50_ms"],
+        "engine_p95_ms": timed["engine_p95_ms"],
+        "view_p50_ms": timed["view_p50_ms"],
+        "view_p95_ms": timed["view_p95_ms"],
+        "view_over_engine": round(timed["view_p95_ms"] / timed["engine_p95_ms"], 2) if views else None,
     }
 
 

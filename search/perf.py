@@ -195,14 +195,18 @@ def rebuild(alias: str, *, batch_size: int | None = None) -> dict:
 
 
 def faceted_search(alias: str, q: str, *, page_size: int = 20):
-    """The search page's engine work: a query, six facets, the first page of results."""
-    from haystack.query import SearchQuerySet
+    """The search page's engine work for ``q``: every engine request /search/?q= makes, nothing else.
 
-    sqs = SearchQuerySet().using(alias).auto_query(q)
-    for name in FACETS:
-        sqs = sqs.facet(name)
-    results = list(sqs[:page_size])
-    return results, sqs.facet_counts(), sqs.count()
+    That is search.selectors.engine_answer — the first page of hits with the six facet counts, the partial
+    matches when the hits do not fill the page, a "did you mean" when there are fewer than three — on
+    the connection ``alias``. The cluster sends the page and the partial matches in one ``_msearch``.
+    """
+    from search import selectors
+
+    answer = selectors.engine_answer(
+        q=q, kind="", filters={}, sort=selectors.RELEVANCE, page=1, page_size=page_size, using=alias
+    )
+    return answer.rows, answer.counts, answer.total
 
 
 def time_queries(alias: str, qs: list[str], *, warmup: int = 10) -> dict:

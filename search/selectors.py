@@ -32,6 +32,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from haystack.constants import DEFAULT_ALIAS
 from haystack.query import SQ, SearchQuerySet
 
 from listings.models import Need, Technology
@@ -329,8 +330,8 @@ def match_terms(q: str) -> list[str]:
 # ------------------------------------------------------------------ the engine
 
 
-def _base_queryset(*, q: str, kind: str) -> SearchQuerySet:
-    sqs = SearchQuerySet().models(*_models(kind))
+def _base_queryset(*, q: str, kind: str, using: str = DEFAULT_ALIAS) -> SearchQuerySet:
+    sqs = SearchQuerySet(using=using).models(*_models(kind))
     return sqs.auto_query(q) if q else sqs
 
 
@@ -359,80 +360,130 @@ def _with_facets(sqs: SearchQuerySet, names: Iterable[str]) -> SearchQuerySet:
     return sqs
 
 
-def _engine_search(*, q, kind, filters, sort, page, page_size) -> SearchResult:
-    base = _base_queryset(q=q, kind=kind)
+@dataclass
+class EngineAnswer:
+    """What the engine said for one search page, before anything is read from the database."""
+
+    q: str
+    page: int
+    total: int
+    rows: list
+    related: list
+    counts: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    corrected_from: str | None = None
+
+
+def engine_answer(
+    *, q, kind, filters, sort, page, page_size, using: str = DEFAULT_ALIAS, correct: bool = True
+) -> EngineAnswer:
+    """Every engine request the search page needs, and nothing else (bench/search.py times this as "engine").
+
+    The page of hits with the facet counts, the partial matches (page 1) and the disjunctive counts of
+    each facet with a selection are independent queries: a backend that can (the cluster: one
+    ``_msearch``) answers them in one round trip; the embedded engine runs them in-process, the
+    partial matches only when the hits do not fill the page.
+    """
+    base = _base_queryset(q=q, kind=kind, using=using)
     sqs = _ordered(_with_facets(_narrow(base, filters), FACET_NAMES), sort=sort, q=q)
-    total, rows = _engine_page(sqs, page, page_size)
-    suggestion = corrected_from = None
-    if q and total < SUGGEST_BELOW:
-        suggestion = _engine_suggestion(q)
+    start = (page - 1) * page_size
+    main = _limited(sqs, start, start + page_size)
+    # Enough partial matches to fill page 1 whatever the hits: at most page_size of them are hits.
+    related = _related_query(q=q, kind=kind, filters=filters, limit=page_size, using=using) if page == 1 else None
+    own = {name: _limited(_with_facets(_narrow(base, filters, skip=name), [name]), 0, 1) for name in filters}
+    _together([main, *own.values(), *([related] if related is not None else [])])
+
+    rows, total = list(main.get_results()), main.get_count()
+    if not rows and total and start:
+        # Past the last page (an old link): show the last page instead.
+        page = max(1, math.ceil(total / page_size))
+        last = (page - 1) * page_size
+        main = _limited(sqs, last, last + page_size)
+        rows = list(main.get_results())
+    suggestion = None
+    if q and total < SUGGEST_BELOW and correct:
+        suggestion = _engine_suggestion(q, using=using)
         if suggestion and total == 0:
             # Nothing for what was typed: show what the correction finds, and say so.
-            base = _base_queryset(q=suggestion, kind=kind)
-            sqs = _ordered(_with_facets(_narrow(base, filters), FACET_NAMES), sort=sort, q=suggestion)
-            total, rows = _engine_page(sqs, page, page_size)
-            if total:
-                corrected_from, q = q, suggestion
-    page = min(page, max(1, math.ceil(total / page_size)))
-    related = []
-    if q and page == 1 and len(rows) < page_size:
-        seen = {(r.model_name, int(r.pk)) for r in rows}
-        related = _related_rows(q=q, kind=kind, filters=filters, exclude=seen, limit=page_size - len(rows))
-    counts = _facet_counts(sqs.facet_counts())
-    for name in filters:
+            corrected = engine_answer(
+                q=suggestion,
+                kind=kind,
+                filters=filters,
+                sort=sort,
+                page=page,
+                page_size=page_size,
+                using=using,
+                correct=False,
+            )
+            if corrected.total:
+                corrected.corrected_from = q
+                return corrected
+    counts = _facet_counts(main.get_facet_counts())
+    for name, query in own.items():
         # Disjunctive counts: this facet's values as if none of them were ticked.
-        own = _with_facets(_narrow(base, filters, skip=name), [name])
-        counts[name] = _facet_counts(_facets_only(own)).get(name, {})
+        counts[name] = _facet_counts(query.get_facet_counts()).get(name, {})
+    page = min(page, max(1, math.ceil(total / page_size)))
+    partial = []
+    if page == 1 and len(rows) < page_size:
+        if related is None:  # an old link to a later page that is now page 1
+            related = _related_query(q=q, kind=kind, filters=filters, limit=page_size, using=using)
+        if related is not None:
+            seen = {(r.model_name, int(r.pk)) for r in rows}
+            fresh = [r for r in related.get_results() if (r.model_name, int(r.pk)) not in seen]
+            partial = fresh[: page_size - len(rows)]
+    return EngineAnswer(q=q, page=page, total=total, rows=rows, related=partial, counts=counts, suggestion=suggestion)
+
+
+def _engine_search(*, q, kind, filters, sort, page, page_size) -> SearchResult:
+    answer = engine_answer(q=q, kind=kind, filters=filters, sort=sort, page=page, page_size=page_size)
     return SearchResult(
-        q=q,
+        q=answer.q,
         kind=kind,
         filters=filters,
         sort=sort,
-        page=page,
+        page=answer.page,
         page_size=page_size,
-        total=total,
-        hits=_hits_from_engine(rows, q),
-        related=_hits_from_engine(related, q),
-        facets=_facets(counts, filters),
-        suggestion=suggestion if not corrected_from else None,
-        corrected_from=corrected_from,
+        total=answer.total,
+        hits=_hits_from_engine(answer.rows, answer.q),
+        related=_hits_from_engine(answer.related, answer.q),
+        facets=_facets(answer.counts, filters),
+        suggestion=answer.suggestion,
+        corrected_from=answer.corrected_from,
     )
 
 
-def _related_rows(*, q: str, kind: str, filters: dict, exclude: set, limit: int) -> list:
+def _limited(sqs: SearchQuerySet, start: int, stop: int):
+    """The haystack query of ``sqs`` for rows start..stop, to run (or hand to _together) directly."""
+    query = sqs.query._clone()
+    query.set_limits(start, stop)
+    return query
+
+
+def _together(queries: list) -> None:
+    """Ask a backend that can answer several queries in one round trip (search_many) to do so now."""
+    if len(queries) > 1:
+        run_many = getattr(queries[0].backend, "search_many", None)
+        if run_many is not None:
+            run_many(queries)
+
+
+def _related_query(*, q: str, kind: str, filters: dict, limit: int, using: str = DEFAULT_ALIAS):
     """Listings matching any word of the query, or any dictionary word inside a long one (制氧机 → 制氧)."""
+    if not q:
+        return None
     words = analysis.query_tokens(q)
     parts = [part for word in words for part in analysis.subwords(word)]
     terms = list(dict.fromkeys([*(words if len(words) > 1 else []), *parts]))
     if not terms or limit <= 0:
-        return []
+        return None
     either = SQ(content=terms[0])
     for term in terms[1:]:
         either |= SQ(content=term)
-    sqs = _narrow(SearchQuerySet().models(*_models(kind)).filter(either), filters)
-    fresh = [r for r in sqs[: limit + len(exclude)] if (r.model_name, int(r.pk)) not in exclude]
-    return fresh[:limit]
+    return _limited(_narrow(SearchQuerySet(using=using).models(*_models(kind)).filter(either), filters), 0, limit)
 
 
-def _engine_page(sqs: SearchQuerySet, page: int, page_size: int) -> tuple[int, list]:
-    start = (page - 1) * page_size
-    rows = list(sqs[start : start + page_size])
-    total = sqs.count()
-    if not rows and total and start:
-        # Past the last page (an old link): show the last page instead.
-        last = max(0, (math.ceil(total / page_size) - 1) * page_size)
-        rows = list(sqs[last : last + page_size])
-    return total, rows
-
-
-def _facets_only(sqs: SearchQuerySet) -> Mapping:
-    """Run a query for its facet counts, fetching a single hit."""
-    list(sqs[0:1])
-    return sqs.facet_counts()
-
-
-def _engine_suggestion(q: str) -> str | None:
-    query = SearchQuerySet().auto_query(q)._clone().query
+def _engine_suggestion(q: str, *, using: str = DEFAULT_ALIAS) -> str | None:
+    query = SearchQuerySet(using=using).auto_query(q)._clone().query
     query.set_limits(0, 1)
     suggestion = query.get_spelling_suggestion(q)
     if not suggestion:

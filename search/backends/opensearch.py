@@ -404,6 +404,34 @@ class OpenSearchSearchBackend(BaseSearchBackend):
             outcome["spelling_suggestion"] = self.suggest(text)
         return outcome
 
+    def search_many(self, queries: list[OpenSearchSearchQuery]) -> None:
+        """Run several haystack queries in one round trip (``_msearch``).
+
+        Each query ends up as if it had run alone (its results, count and facet counts are set, so
+        ``get_results()`` and friends do not ask again); the search page sends its page of hits, its
+        partial matches and its disjunctive facet counts this way."""
+        plans = []
+        for query in queries:
+            built = query.build_query()
+            params = query.build_params()
+            params.pop("want_spelling", None)
+            plans.append((query, params, self.build_search_kwargs(built, **params)))
+        try:
+            answers = self.transport.msearch(self.alias, [body for _query, _params, body in plans])
+        except NotFound:
+            self.setup_complete = False
+            self._ensure_setup()
+            answers = [None] * len(plans)
+        for (query, params, _body), raw in zip(plans, answers, strict=True):
+            if raw is None:
+                outcome = {"results": [], "hits": 0, "facets": {}, "spelling_suggestion": None}
+            else:
+                outcome = self._process_results(raw, **params)
+            query._results = outcome["results"]
+            query._hit_count = outcome["hits"]
+            query._facet_counts = query.post_process_facets(outcome)
+            query._spelling_suggestion = None
+
     def _content_field(self) -> str:
         return self._unified().document_field
 

@@ -156,6 +156,20 @@ class Transport:
     def search(self, index: str, body: Mapping[str, Any]) -> dict:
         return self.request("POST", _path(index, "_search"), body=body)
 
+    def msearch(self, index: str, bodies: list[Mapping[str, Any]]) -> list[dict]:
+        """Several searches of one index in one round trip; one answer per body, in order.
+
+        A search the engine refused or could not run comes back as our error, as if sent alone."""
+        lines = [line for body in bodies for line in ({}, body)]
+        answer = self.request("POST", _path(index, "_msearch"), body=ndjson(lines), content_type="application/x-ndjson")
+        responses = answer.get("responses", [])
+        if len(responses) != len(bodies):
+            raise SearchError(f"_msearch: {len(bodies)} searches sent, {len(responses)} answers")
+        for response in responses:
+            if "error" in response:
+                _raise_for_status(int(response.get("status") or 500), response, f"POST {_path(index, '_msearch')}")
+        return responses
+
     def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
         body = {"query": query} if query else None
         return self.request("POST", _path(index, "_count"), body=body)["count"]
