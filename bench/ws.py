@@ -5,9 +5,11 @@
 Starts its own servers on free loopback ports — a throw-away redis-server and two daphne workers — on a
 temporary database (a new PostgreSQL database when DATABASE_URL is set or scripts/services.sh has PostgreSQL
 up, else SQLite; never the site's data), seeds N/2 buyer/seller pairs, each pair in its own conversation,
-and connects N clients. Every client sends a message every I seconds (jittered; default 20 s, a busy human
-chat, so 1,000 clients offer 50 messages/s; quick: 200 clients every 5 s, 40/s) for S seconds; latency is
-measured from the send to the delivery at the other member of the pair (one clock: one process). "lost"
+and connects N clients; each resumes its conversation (as the live page does on load) and the clock starts
+once all are connected and caught up. Workers run with production settings (DEBUG off). Every client sends
+a message every I seconds (jittered; default 20 s, a busy human chat, so 1,000 clients offer 50 messages/s;
+quick: 200 clients every 5 s, 40/s) for S seconds; latency is measured from the send to the delivery at the
+other member of the pair (one clock: one process). Clients send live.js's heartbeat (a ping every 25 s), which also catches a socket up from the database. "lost"
 counts messages acknowledged (stored) but not delivered once deliveries stop making progress for 15 s.
 
 Two runs side by side: all clients on one worker, then buyers on worker A and sellers on worker B (every
@@ -55,6 +57,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+HEARTBEAT_S = 25  # live.js HEARTBEAT_MS
+
+
 class Run:
     """One measured run: clients, what they sent, what was acknowledged and what arrived where."""
 
@@ -69,9 +74,9 @@ class Run:
 
     async def client(self, ws, me: dict, pair: dict, prefix: str, ready: asyncio.Barrier):
         conversation = pair["conversation"]
-        await ws.send(json.dumps({"type": "resume", "conversation": conversation, "last_id": pair["last_id"]}))
         receiver = asyncio.create_task(self.receive(ws, me))
         await ready.wait()
+        heartbeat = asyncio.create_task(self.heartbeat(ws))
         await asyncio.sleep(random.uniform(0, self.interval))
         n = 0
         while not self.stop_sending.is_set():
@@ -83,7 +88,14 @@ class Run:
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_sending.wait(), self.interval * random.uniform(0.8, 1.2))
-        return receiver
+        return receiver, heartbeat
+
+    async def heartbeat(self, ws):
+        """live.js's heartbeat: a ping every 25 s (tabs opened at different times, so phases differ)."""
+        await asyncio.sleep(random.uniform(0, HEARTBEAT_S))
+        while True:
+            await ws.send(json.dumps({"type": "ping"}))
+            await asyncio.sleep(HEARTBEAT_S)
 
     async def receive(self, ws, me: dict):
         async for raw in ws:
@@ -108,17 +120,21 @@ class Run:
         sockets = []
         semaphore = asyncio.Semaphore(50)  # connect in waves, as a real crowd would
 
-        async def open_one(worker, member):
+        async def open_one(worker, member, conversation, last_id):
             async with semaphore:
                 ws = await connect(worker, member["session"], ping_interval=None)
                 hello = json.loads(await ws.recv())
                 assert hello["type"] == "hello", hello
+                # Catch up first, as the live page does; the clock starts once every client is in step.
+                await ws.send(json.dumps({"type": "resume", "conversation": conversation, "last_id": last_id}))
+                while json.loads(await ws.recv())["type"] != "resumed":
+                    pass
                 return ws
 
         jobs = []
         for pair, (buyer_worker, seller_worker) in zip(self.pairs, self.placement, strict=True):
-            jobs.append(open_one(buyer_worker, pair["buyer"]))
-            jobs.append(open_one(seller_worker, pair["seller"]))
+            jobs.append(open_one(buyer_worker, pair["buyer"], pair["conversation"], pair["last_id"]))
+            jobs.append(open_one(seller_worker, pair["seller"], pair["conversation"], pair["last_id"]))
         started = time.perf_counter()
         sockets = await asyncio.gather(*jobs)
         connect_s = time.perf_counter() - started
@@ -142,8 +158,9 @@ class Run:
             elif time.perf_counter() - last_progress > 15:
                 break
         await asyncio.sleep(0.5)  # let late duplicates show themselves
-        for task in receivers:
-            task.cancel()
+        for tasks in receivers:
+            for task in tasks:
+                task.cancel()
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
         lost = len(self.acked - set(self.delivered))
         return {
@@ -189,6 +206,9 @@ def main() -> None:
     pairs_wanted = max(1, clients // 2)
 
     began = time.perf_counter()
+    # Production settings for every process started here (workers, seeding): DEBUG off (no query log), one
+    # throw-away secret key (sessions made by the seeding must verify in the workers).
+    os.environ.update(DEBUG="false", SECRET_KEY=f"bench-{os.urandom(16).hex()}")
     pg = postgres_url()
     db = ScratchDatabase(pg)
     redis = RedisServer()

@@ -240,6 +240,9 @@ SITE_NAME = _("拉萨科技成果转移转化平台")
 # --- messaging (marketplace.messaging: chat, notifications) ------------------
 MESSAGING_RATE_LIMIT = int(os.environ.get("MESSAGING_RATE_LIMIT", "20"))  # messages per user …
 MESSAGING_RATE_WINDOW = int(os.environ.get("MESSAGING_RATE_WINDOW", "10"))  # … per this many seconds
+# Threads (each with its own database connection) for the WebSocket consumers' queries; 0 = Channels' single
+# database thread. PostgreSQL takes concurrent writers; SQLite has one writer anyway.
+MESSAGING_DB_THREADS = int(os.environ.get("MESSAGING_DB_THREADS", "4" if DATABASE_URL.startswith("postgres") else "0"))
 # Users not seen (socket, heartbeat or page) for this long get their unread notifications by e-mail.
 MESSAGING_OFFLINE_EMAIL_AFTER = int(os.environ.get("MESSAGING_OFFLINE_EMAIL_AFTER", str(15 * 60)))
 MESSAGING_SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in those e-mails

@@ -14,13 +14,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
@@ -35,6 +37,25 @@ MAX_FRAME_CHARS = 64 * 1024
 RESUME_MAX = 2000  # messages replayed per resume frame; beyond that "more": true and the client asks again
 LAYER_RETRY_SECONDS = 1.0
 PRESENCE_EVERY_SECONDS = 60
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def db(func):
+    """Run ORM code off the event loop.
+
+    With MESSAGING_DB_THREADS > 0 (PostgreSQL), on a small pool of threads, each with its own connection, so one
+    socket's slow query (a reconnect storm's resumes, say) does not queue every other socket's send behind it.
+    Each socket still handles its frames one at a time, so its own calls never overlap. With 0 (SQLite, one
+    writer anyway), on Channels' single database thread.
+    """
+    global _pool
+    threads = settings.MESSAGING_DB_THREADS
+    if threads <= 0:
+        return database_sync_to_async(func)
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="messaging-db")
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=_pool)
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -113,7 +134,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.presence_at = 0.0
         await self._join()
         await self.accept()
-        state = await database_sync_to_async(self._hello_state)()
+        state = await db(self._hello_state)()
         self.cursors = state.pop("cursors")
         self.presence_at = time.monotonic()
         await self.send_json({"type": "hello", "user": events.user_brief(user), **state})
@@ -132,7 +153,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             logger.info("group_discard failed (layer down)", exc_info=True)
         try:
-            await database_sync_to_async(services.presence_touch)(user=self.user)
+            await db(services.presence_touch)(user=self.user)
         except DatabaseError:
             logger.info("presence not recorded on disconnect", exc_info=True)
 
@@ -158,7 +179,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(events.error_event("unavailable", _("服务器暂时无法保存,请稍后重试"), **extra))
 
     async def on_hello(self, content):
-        state = await database_sync_to_async(self._hello_state)()
+        state = await db(self._hello_state)()
         self.cursors.update({k: max(v, self.cursors.get(k, 0)) for k, v in state.pop("cursors").items()})
         await self.send_json({"type": "hello", "user": events.user_brief(self.user), **state})
 
@@ -174,7 +195,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         try:
-            result = await database_sync_to_async(self._send)(conversation_id, extra["client_msg_id"], text)
+            result = await db(self._send)(conversation_id, extra["client_msg_id"], text)
         except services.RateLimited as exc:
             await self.send_json(
                 events.error_event("rate_limited", exc.messages[0], retry_after=exc.retry_after, **extra)
@@ -224,27 +245,32 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(conversation_id, int) or not isinstance(last_id, int) or last_id < 0:
             await self.send_json(events.error_event("bad_frame", _("resume 帧需要 conversation 与 last_id(非负整数)")))
             return
-        allowed = await database_sync_to_async(selectors.is_participant)(
-            conversation_id=conversation_id, user=self.user
-        )
-        if not allowed:
+        found = await db(self._resume)(conversation_id, last_id)
+        if found is None:
             await self.send_json(_not_participant(conversation_id))
             return
-        conversation = Conversation(pk=conversation_id)
-        sent, after, more = 0, last_id, True
-        while more and sent < RESUME_MAX:
-            page, more = await database_sync_to_async(selectors.messages_page)(
-                conversation=conversation, after=after, limit=selectors.HISTORY_MAX
-            )
-            for message in page:
-                await self.send_json(events.message_event(message))
-                after = message.pk
-                self.cursors[conversation_id] = max(self.cursors.get(conversation_id, 0), message.seq)
-            sent += len(page)
-        if not sent:
-            seq = await database_sync_to_async(selectors.seq_of)(conversation_id=conversation_id, message_id=last_id)
-            self.cursors[conversation_id] = max(self.cursors.get(conversation_id, 0), seq)
+        messages, after, more, seq = found
+        for message in messages:
+            await self.send_json(events.message_event(message))
+            seq = max(seq, message.seq)
+        self.cursors[conversation_id] = max(self.cursors.get(conversation_id, 0), seq)
         await self.send_json({"type": "resumed", "conversation": conversation_id, "last_id": after, "more": more})
+
+    def _resume(self, conversation_id: int, last_id: int):
+        """Everything a resume needs in one trip to the database thread: None if not a participant, else
+        (messages after last_id — at most about RESUME_MAX —, the last id sent, whether more remain, the seq of
+        last_id)."""
+        if not selectors.is_participant(conversation_id=conversation_id, user=self.user):
+            return None
+        conversation = Conversation(pk=conversation_id)
+        messages, after, more = [], last_id, True
+        while more and len(messages) < RESUME_MAX:
+            page, more = selectors.messages_page(conversation=conversation, after=after, limit=selectors.HISTORY_MAX)
+            messages += page
+            if page:
+                after = page[-1].pk
+        seq = 0 if messages else selectors.seq_of(conversation_id=conversation_id, message_id=last_id)
+        return messages, after, more, seq
 
     async def on_read(self, content):
         conversation_id, last_read_id = content.get("conversation"), content.get("last_read_id")
@@ -254,7 +280,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         try:
-            await database_sync_to_async(services.conversation_mark_read)(
+            await db(services.conversation_mark_read)(
                 conversation=Conversation(pk=conversation_id), by=self.user, last_read_id=last_read_id
             )
         except ValidationError as exc:
@@ -266,7 +292,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """The client's heartbeat: keeps presence fresh, re-joins the group, and catches up from the database."""
         if time.monotonic() - self.presence_at >= PRESENCE_EVERY_SECONDS:
             self.presence_at = time.monotonic()
-            await database_sync_to_async(services.presence_touch)(user=self.user)
+            await db(services.presence_touch)(user=self.user)
         await self._join()
         await self._catch_up()
         await self.send_json({"type": "pong"})
@@ -299,9 +325,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if seq <= seen:
             return  # already delivered (resume, gap fill or our own ack)
         if seq > seen + 1:
-            gap = await database_sync_to_async(selectors.messages_by_seq)(
-                conversation_id=conversation_id, after_seq=seen, upto_seq=seq - 1
-            )
+            gap = await db(selectors.messages_by_seq)(conversation_id=conversation_id, after_seq=seen, upto_seq=seq - 1)
             await self._deliver_stored(gap)
         await self.send_json(event)
         self.cursors[conversation_id] = seq
@@ -313,7 +337,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 self.cursors[message.conversation_id] = message.seq
 
     async def _catch_up(self):
-        missing = await database_sync_to_async(self._missing)()
+        missing = await db(self._missing)()
         await self._deliver_stored(missing)
 
     def _missing(self):

@@ -12,10 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.dispatch import receiver
+from django.test.signals import setting_changed
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -253,15 +256,49 @@ def check_rate(user: User) -> None:
     window = rate_window()
     now = time.time()
     bucket = int(now // window)
-    key = f"messaging:rate:{user.pk}:{bucket}"
     try:
-        cache.add(key, 0, timeout=window * 2)
-        count = cache.incr(key)
+        count = _count_in_window(f"messaging:rate:{user.pk}:{bucket}", window * 2)
     except Exception:
         logger.warning("rate limit not checked (cache unavailable)", exc_info=True)
         return
     if count > rate_limit():
         raise RateLimited(retry_after=max(1, int((bucket + 1) * window - now + 0.999)))
+
+
+_rate_cache = None
+
+
+def _shared_cache():
+    """One cache object for the whole process.
+
+    ``django.core.cache.cache`` is per thread *and* per asyncio context: every open WebSocket would get its
+    own Redis connection pool and open a fresh connection on its first message. The limiter shares one.
+    """
+    global _rate_cache
+    if _rate_cache is None:
+        _rate_cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
+    return _rate_cache
+
+
+@receiver(setting_changed)
+def _forget_shared_cache(*, setting, **kwargs):
+    global _rate_cache
+    if setting == "CACHES":
+        _rate_cache = None
+
+
+def _count_in_window(key: str, timeout: int) -> int:
+    """Increment the window's counter and return it; on Redis one round trip (INCR + EXPIRE NX, pipelined)."""
+    shared = _shared_cache()
+    if isinstance(shared, RedisCache):
+        client = shared._cache.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
+        full_key = shared.make_and_validate_key(key)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout, nx=True)
+        return int(pipe.execute()[0])
+    shared.add(key, 0, timeout=timeout)
+    return shared.incr(key)
 
 
 def _prepare_attachment(upload) -> dict:
