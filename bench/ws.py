@@ -9,8 +9,9 @@ and connects N clients; each resumes its conversation (as the live page does on 
 once all are connected and caught up. Workers run with production settings (DEBUG off). Every client sends
 a message every I seconds (jittered; default 20 s, a busy human chat, so 1,000 clients offer 50 messages/s;
 quick: 200 clients every 5 s, 40/s) for S seconds; latency is measured from the send to the delivery at the
-other member of the pair (one clock: one process). Clients send live.js's heartbeat (a ping every 25 s), which also catches a socket up from the database. "lost"
-counts messages acknowledged (stored) but not delivered once deliveries stop making progress for 15 s.
+other member of the pair (one clock: one process). Clients send live.js's heartbeat (a ping every 25 s),
+which also catches a socket up from the database. "lost" counts messages acknowledged (stored) but not
+delivered once deliveries stop making progress for 15 s.
 
 Two runs side by side: all clients on one worker, then buyers on worker A and sellers on worker B (every
 message crosses workers through Redis). Before the JSON, a comparison line; the last line is JSON for the
