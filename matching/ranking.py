@@ -7,14 +7,17 @@ docs/matching.md explains the features and how the weights were fitted.
 - Key terms of a need: its title and description segmented by search.analysis (the same segmenter,
   domain dictionary and synonyms as the index), each word weighted by how informative it is
   (jieba's general-language IDF table, less a floor, so 我们/想/办法 weigh nothing and 青稞/热斑 a lot;
-  title words count more).
+  title words count more); colloquial fillers (data/fillers.txt: 老是, 想要, 从头到尾) and counted
+  amounts (四五天, 十几个) dropped.
 - Features (each 0…1): the engine's text score (BM25, relative to the best candidate), the share of
   the need's key-term weight found in the technology (a word, a synonym, or its dictionary parts at
   half credit), same technical field, share of the need's featured-industry tags the technology
   carries, and aid-province origin (a small, policy bonus).
 - Hard constraints (maturity ≥ the need's minimum, a transfer mode the need accepts, the lowest
   asking price within the budget when both are known) are not scored: a candidate that breaks one is
-  listed with what it breaks, after every candidate that breaks none.
+  listed with what it breaks, after every candidate of its tier that breaks none. Tiers: good matches
+  (score ≥ GOOD_SCORE), then weaker ones; so a close fit over budget ranks after every good fit within
+  it, but before loose fits (see order()).
 """
 
 from __future__ import annotations
