@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from matching import evaluation
+from listings.models import Need
+from matching import evaluation, fitting, ranking
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,45 @@ def test_evaluate_matching_says_what_is_wrong(tmp_path):
     env.pop("SEARCH_URL", None)
     result = _run("evaluate_matching", "--data", str(DATA / "matching"), "--backend", "cluster", env=env)
     assert result.returncode == 1 and "SEARCH_URL" in result.stderr
+
+
+def test_misses_list_exactly_the_judged_technologies_outside_the_first_20(matching_index):
+    dataset = evaluation.read_labelled_set(DATA / "matching_holdout")
+    loaded = evaluation.load(dataset)
+    ref_of = {pk: ref for ref, pk in loaded.technologies.items()}
+    rank = evaluation.pipeline_ranker()
+    expected = set()
+    for row in dataset.needs:
+        shown = {ref_of[pk] for pk in rank(Need.objects.get(pk=loaded.needs[row["ref"]]))}
+        expected |= {(row["ref"], t) for t, g in dataset.qrels[row["ref"]].items() if g > 0 and t not in shown}
+    listed, need_ref = set(), None
+    for line in evaluation.misses(dataset, loaded):
+        if line.startswith("  "):
+            tech_ref, grade, why = line.split()[:3]
+            assert grade == f"g{dataset.qrels[need_ref][tech_ref]}"
+            assert why == "NOT" or why.startswith("#") or why == "below"
+            listed.add((need_ref, tech_ref))
+        else:
+            need_ref = line.split()[0]
+    assert listed == expected
+
+
+def test_the_fit_orders_candidates_exactly_as_the_ranking_does():
+    weights = ranking.WEIGHTS
+    rows = [
+        ("a", {"text": 1.0, "coverage": 0.9, "field": 1, "tags": 1, "aid": 0}, True),
+        ("b", {"text": 0.3, "coverage": 0.3, "field": 1, "tags": 0, "aid": 0}, False),
+        ("c", {"text": 0.3, "coverage": 0.2, "field": 0, "tags": 0, "aid": 1}, False),
+        ("d", {"text": 0.9, "coverage": 0.5, "field": 1, "tags": 1, "aid": 1}, False),
+        ("e", {"text": 0.2, "coverage": 0.3, "field": 0, "tags": 1, "aid": 0}, True),
+        ("f", {"text": 0.05, "coverage": 0.05, "field": 0, "tags": 0, "aid": 0}, False),
+    ]
+    case = fitting.NeedCase("N", [fitting.Candidate(ref, f, broken) for ref, f, broken in rows], {})
+    setting = fitting.Setting(weights, ranking.MIN_SCORE, ranking.GOOD_SCORE)
+    scored = [
+        ranking.Scored(1, i, score=ranking.combine(f, weights), features=f, broken=[{"code": "price"}] if b else [])
+        for i, (_ref, f, b) in enumerate(rows)
+    ]
+    assert fitting.rank(case, setting) == [rows[s.technology_pk][0] for s in ranking.order(scored)]
+    # the example spans the tiers: a good breaker before weak matches, a weak breaker last, f under the cut
+    assert fitting.rank(case, setting) == ["d", "a", "b", "c", "e"]
