@@ -24,10 +24,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -309,6 +310,11 @@ def _listing_url(kind: str, pk: int, *, patterns: dict[str, str] | None = None) 
 
 
 def _url_patterns() -> dict[str, str]:
+    return _url_patterns_for(get_script_prefix(), translation.get_language() or "")
+
+
+@functools.lru_cache(maxsize=16)
+def _url_patterns_for(_prefix: str, _language: str) -> dict[str, str]:
     return {kind: reverse(name, kwargs={"pk": _PK_SLOT}) for kind, name in _URL_NAMES.items()}
 
 
@@ -525,17 +531,17 @@ def _engine_titles(prefix: str, limit: int) -> list[tuple[str, int, str]]:
 
 def _facets(counts: dict[str, dict[str, int]], filters: dict[str, list[str]]) -> list[Facet]:
     facets = []
-    for name, (label, choices) in FACETS.items():
+    for name, (label, choices) in _labels().facets.items():
         got = dict(counts.get(name, {}))
         if name == "region":
             got[AID] = sum(got.get(code, 0) for code in AID_REGIONS)
         selected = set(filters.get(name, ()))
         values = [
-            FacetValue(value=code, label=str(text), count=got.get(code, 0), selected=code in selected)
-            for code, text in choices.items()
+            FacetValue(value=code, label=text, count=got.get(code, 0), selected=code in selected)
+            for code, text in choices
             if got.get(code, 0) or code in selected
         ]
-        facets.append(Facet(name=name, label=str(label), values=values))
+        facets.append(Facet(name=name, label=label, values=values))
     return facets
 
 
@@ -550,14 +556,18 @@ def _hits_from_engine(results: list, q: str) -> list[Hit]:
     wanted: dict[str, list[int]] = {}
     for r in results:
         wanted.setdefault(r.model_name, []).append(int(r.pk))
-    prices: dict[tuple[str, int], Any] = {}
+    prices: dict[tuple[str, int], tuple[Decimal | None, str]] = {}
     if wanted.get(TECHNOLOGY):
-        rows = Technology.objects.published().filter(pk__in=wanted[TECHNOLOGY])
+        rows = Technology.objects.published().filter(pk__in=wanted[TECHNOLOGY]).order_by()
+        display = Technology.price_display.fget  # the model's own wording, without building a model per hit
         for pk, kind_, low, high in rows.values_list("pk", "price_kind", "price_cny", "price_max_cny"):
-            prices[(TECHNOLOGY, pk)] = Technology(price_kind=kind_, price_cny=low, price_max_cny=high)
+            price = SimpleNamespace(price_kind=kind_, price_cny=low, price_max_cny=high)
+            prices[(TECHNOLOGY, pk)] = (low, display(price))
     if wanted.get(NEED):
-        for pk, budget in Need.objects.published().filter(pk__in=wanted[NEED]).values_list("pk", "budget_cny"):
-            prices[(NEED, pk)] = Need(budget_cny=budget)
+        display = Need.budget_display.fget
+        needs = Need.objects.published().filter(pk__in=wanted[NEED]).order_by()
+        for pk, budget in needs.values_list("pk", "budget_cny"):
+            prices[(NEED, pk)] = (budget, display(SimpleNamespace(budget_cny=budget)))
     pattern = match_pattern(match_terms(q)) if q else None
     labels = _labels()
     urls = _url_patterns()
@@ -568,7 +578,7 @@ def _hits_from_engine(results: list, q: str) -> list[Hit]:
         if priced is None:
             continue
         is_tech = kind == TECHNOLOGY
-        amount = priced.price_cny if is_tech else priced.budget_cny
+        amount, price_display = priced
         tags, modes = list(r.tags or ()), list(r.modes or ())
         maturity = r.maturity or ""
         hits.append(
@@ -590,7 +600,7 @@ def _hits_from_engine(results: list, q: str) -> list[Hit]:
                 maturity_label=labels.maturities.get(maturity, ""),
                 trl=r.trl if is_tech else None,
                 price=amount,
-                price_display=priced.price_display if is_tech else priced.budget_display,
+                price_display=price_display,
                 price_band=price_band(amount),
                 tags=tags,
                 modes=modes,
@@ -620,6 +630,11 @@ class _Labels:
         self.tags = {code: str(label) for code, label in TagCode.choices}
         self.modes = {code: str(label) for code, label in ModeCode.choices}
         self.regions = {code: str(label) for code, label in Organisation.Region.choices}
+        # facet name → (title, [(code, label), …]) in display order
+        self.facets = {
+            name: (str(title), [(code, str(text)) for code, text in choices.items()])
+            for name, (title, choices) in FACETS.items()
+        }
 
 
 @functools.lru_cache(maxsize=8)

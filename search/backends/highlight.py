@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-
-from django.utils.html import escape
+from html import escape  # what django.utils.html.escape does for a str, without its lazy-string wrapper
 
 from search import analysis
 

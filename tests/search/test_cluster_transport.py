@@ -32,6 +32,17 @@ STATUS_PATHS = {
     "/refused/_search": (400, {"error": {"root_cause": [{"type": "parsing_exception", "reason": "unknown query"}]}}),
     "/busy/_search": (503, {"error": {"root_cause": [{"type": "cluster_block_exception", "reason": "not ready"}]}}),
     "/throttled/_bulk": (429, {"error": "too many requests"}),
+    "/marketplace-listings/_msearch": (200, {"responses": [GENERIC, GENERIC]}),
+    "/refused/_msearch": (
+        200,
+        {
+            "responses": [
+                GENERIC,
+                {"error": {"root_cause": [{"type": "parsing_exception", "reason": "no"}]}, "status": 400},
+            ]
+        },
+    ),
+    "/busy/_msearch": (200, {"responses": [{"error": {"type": "es_rejected_execution_exception"}, "status": 429}]}),
 }
 
 
@@ -134,6 +145,13 @@ OPERATIONS = [
             {"query": {"match": {"text": "光伏"}}, "aggs": {"field": {"terms": {"field": "field"}}}, "size": 20},
         ),
     ),
+    (
+        "msearch",
+        lambda t: t.msearch(
+            "marketplace-listings",
+            [{"query": {"match": {"text": "光伏"}}, "size": 20}, {"query": {"match_all": {}}, "size": 0}],
+        ),
+    ),
     ("count", lambda t: t.count("marketplace-listings", {"term": {"kind": "technology"}})),
     ("get_document", lambda t: t.get_document("marketplace-listings", "listings.technology.1")),
 ]
@@ -179,6 +197,22 @@ def test_both_clients_turn_engine_answers_into_our_errors(engine, cls):
         transport.search("busy", {"query": {"match_all": {}}})
     with pytest.raises(SearchUnavailable, match="429"):
         transport.request("POST", "/throttled/_bulk", body="{}\n", content_type="application/x-ndjson")
+
+
+@pytest.mark.parametrize("cls", [OpenSearchTransport, ElasticsearchTransport])
+def test_a_search_of_a_multi_search_that_fails_is_our_error(engine, cls):
+    transport = cls(url_of(engine))
+    body = {"query": {"match_all": {}}}
+    assert len(transport.msearch("marketplace-listings", [body, body])) == 2
+    with pytest.raises(SearchError, match="parsing_exception"):
+        transport.msearch("refused", [body, body])
+    with pytest.raises(SearchUnavailable, match="429"):
+        transport.msearch("busy", [body])
+    with pytest.raises(SearchError, match="2 searches sent, 1 answers"):
+        transport.msearch("busy", [body, body])
+    request = engine.requests[0]
+    assert request["content_type"] == "application/x-ndjson"
+    assert request["body"].decode().splitlines() == ["{}", '{"query":{"match_all":{}}}'] * 2
 
 
 @pytest.mark.parametrize("client", ["opensearch", "elasticsearch"])

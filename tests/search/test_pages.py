@@ -328,6 +328,31 @@ def test_partial_matches_follow_when_few_listings_match_every_word(client, catal
     assert "部分匹配" in response.content.decode()
 
 
+def test_on_the_cluster_a_page_is_one_engine_round_trip(client, catalogue, search_index, monkeypatch):
+    if search_index.profile != "cluster":
+        pytest.skip("the embedded engine answers in-process")
+    sent = []
+    transport = search_index.backend.transport
+    original = transport.request
+    monkeypatch.setattr(
+        transport, "request", lambda method, path, **kw: sent.append(path) or original(method, path, **kw)
+    )
+
+    # Partial matches (光伏 + 青稞 in no listing) and a ticked facet (its disjunctive counts): three searches…
+    response = page(client, q="光伏 青稞", field="energy")
+
+    result = response.context["result"]
+    assert result.hits == [] and result.related
+    assert {v.value: v.count for v in next(f for f in result.facets if f.name == "field").values} == {"energy": 0}
+    # … sent together; then, as nothing matched every word, the "did you mean" (asked below three hits only).
+    assert [path.rsplit("/", 1)[-1] for path in sent] == ["_msearch", "_search"]
+
+    sent.clear()
+    response = page(client, q="青稞", field="agriculture")  # three hits: no "did you mean"
+    assert len(response.context["result"].hits) == 3
+    assert [path.rsplit("/", 1)[-1] for path in sent] == ["_msearch"]
+
+
 # ------------------------------------------------------------------ the engine is down
 
 
