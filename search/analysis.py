@@ -125,7 +125,8 @@ def related(word: str) -> tuple[tuple[str, ...], ...]:
             if term in known:
                 continue
             words = tuple(query_tokens(term))
-            if words and not set(words) <= known:
+            # 净水设备 → 净水 + 设备 holds the word itself: the word's own clause finds those already.
+            if words and not set(words) <= known and not set(words) & set(own):
                 out.setdefault(words, None)
     # A term needing all of 抗 + 缺氧 adds nothing when 缺氧 alone is already there.
     kept = [w for w in out if not any(o != w and set(o) <= set(w) for o in out)]
