@@ -220,6 +220,8 @@ def key_terms(title: str, body: str, *, limit: int = MAX_TERMS) -> tuple[Term, .
         for word in analysis.query_tokens(text):
             if len(word) == 1 and not _is_cjk(word):
                 continue  # a lone letter or digit (β, 3) says nothing
+            if word.replace(".", "", 1).isdigit():
+                continue  # a bare quantity (500 公斤, 3.5 米) matches by coincidence; 5G or PM2.5 stay
             if is_filler(word):
                 continue  # 老是, 想要, 从头到尾, 四五天: nothing about the problem itself
             if is_known(word):

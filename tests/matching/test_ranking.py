@@ -146,6 +146,12 @@ def test_colloquial_fillers_and_counted_amounts_are_not_key_terms():
     assert not ranking.is_filler("五一") and not ranking.is_filler("二十五味") and not ranking.is_filler("一网统管")
 
 
+def test_bare_quantities_are_not_key_terms_but_codes_with_letters_are():
+    terms = {t.word for t in ranking.key_terms("糌粑生产线日产500公斤", "厂里想上5G监控,每袋3.5公斤")}
+    assert "糌粑" in terms and "5g" in {w.lower() for w in terms}
+    assert not terms & {"500", "3.5"}
+
+
 def test_concept_vocabulary_words_are_known_words():
     # 冷鲜 is in no general dictionary, but the concept list makes it a word worth its full weight
     assert ranking.is_known("冷鲜")
