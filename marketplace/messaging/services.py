@@ -288,15 +288,15 @@ def _forget_shared_cache(*, setting, **kwargs):
 
 
 def _count_in_window(key: str, timeout: int) -> int:
-    """Increment the window's counter and return it; on Redis one round trip (INCR + EXPIRE NX, pipelined)."""
+    """Increment the window's counter and return it; on Redis one round trip (SET NX EX + INCR, pipelined)."""
     shared = _shared_cache()
     if isinstance(shared, RedisCache):
         client = shared._cache.get_client(write=True)
         pipe = client.pipeline(transaction=False)
         full_key = shared.make_and_validate_key(key)
+        pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incr(full_key)
-        pipe.expire(full_key, timeout, nx=True)
-        return int(pipe.execute()[0])
+        return int(pipe.execute()[1])
     shared.add(key, 0, timeout=timeout)
     return shared.incr(key)
 
