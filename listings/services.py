@@ -329,7 +329,7 @@ def technology_add_image(*, technology: Technology, upload, by: User, caption: s
         position=technology.images.count(),
     )
     image.full_clean(exclude=["image", "thumb_320", "thumb_960"])
-    _save_with_files(
+    uploads.save_with_files(
         image,
         [
             (image.image, processed.name, processed.original),
@@ -338,20 +338,6 @@ def technology_add_image(*, technology: Technology, upload, by: User, caption: s
         ],
     )
     return image
-
-
-def _save_with_files(instance, files) -> None:
-    """Write the files, then the row; if anything fails, remove the files written so far."""
-    written = []
-    try:
-        for field_file, name, content in files:
-            field_file.save(name, content, save=False)
-            written.append(field_file)
-        instance.save()
-    except BaseException:
-        for field_file in written:
-            field_file.delete(save=False)
-        raise
 
 
 @transaction.atomic
@@ -372,7 +358,7 @@ def listing_add_attachment(*, listing: Listing, upload, by: User) -> Attachment:
     name = uploads.validate_pdf(upload)
     attachment = Attachment(name=name, size=upload.size, **_event_kwargs(listing))
     attachment.full_clean(exclude=["file"])
-    _save_with_files(attachment, [(attachment.file, uploads.safe_name(name, "pdf"), upload)])
+    uploads.save_with_files(attachment, [(attachment.file, uploads.safe_name(name, "pdf"), upload)])
     return attachment
 
 

@@ -137,3 +137,18 @@ def validate_pdf(upload) -> str:
     if not name.lower().endswith(".pdf"):
         name += ".pdf"
     return name[:200]
+
+
+def save_with_files(instance, files) -> None:
+    """Write the files (``(field_file, name, content)``), then the row; if anything fails, remove the files
+    written so far. Listing images and attachments and message attachments are all saved through this."""
+    written = []
+    try:
+        for field_file, name, content in files:
+            field_file.save(name, content, save=False)
+            written.append(field_file)
+        instance.save()
+    except BaseException:
+        for field_file in written:
+            field_file.delete(save=False)
+        raise

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from marketplace.views import run_action
+
 from . import selectors, services
 from .forms import (
     TECHNOLOGY_ERROR_ALIASES,
@@ -86,16 +88,6 @@ def need_url(need: Need) -> str:
 
 def _paginate(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _run_action(request, action, success_message) -> None:
-    """A one-button workflow action: its refusal becomes a message on the page it returns to."""
-    try:
-        action()
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, success_message)
 
 
 # ----------------------------------------------------------------- technologies
@@ -183,7 +175,7 @@ def technology_edit(request, pk: int):
 @require_POST
 def technology_submit(request, pk: int):
     technology = _get_technology(request, pk)
-    _run_action(
+    run_action(
         request,
         lambda: services.listing_submit(listing=technology, by=request.user),
         _("已提交审核,科技局审核通过后公开发布"),
@@ -195,7 +187,7 @@ def technology_submit(request, pk: int):
 @require_POST
 def technology_withdraw(request, pk: int):
     technology = _get_technology(request, pk)
-    _run_action(
+    run_action(
         request,
         lambda: services.listing_withdraw(listing=technology, by=request.user),
         _("成果已撤回,不再公开展示"),
@@ -342,7 +334,7 @@ def need_edit(request, pk: int):
 @require_POST
 def need_submit(request, pk: int):
     need = _get_need(request, pk)
-    _run_action(
+    run_action(
         request,
         lambda: services.listing_submit(listing=need, by=request.user),
         _("已提交审核,科技局审核通过后公开发布"),
@@ -354,7 +346,7 @@ def need_submit(request, pk: int):
 @require_POST
 def need_withdraw(request, pk: int):
     need = _get_need(request, pk)
-    _run_action(
+    run_action(
         request,
         lambda: services.listing_withdraw(listing=need, by=request.user),
         _("需求已撤回,不再公开展示"),

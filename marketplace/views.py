@@ -3,7 +3,9 @@
 import logging
 import uuid
 
+from django.contrib import messages
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -12,6 +14,16 @@ from django.views.decorators.cache import never_cache
 from listings import selectors as listing_selectors
 
 logger = logging.getLogger(__name__)
+
+
+def run_action(request, action, success_message) -> None:
+    """A one-button workflow action: its refusal becomes a message on the page it returns to."""
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success_message)
 
 
 def home(request):

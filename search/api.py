@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from marketplace.accounts.api import CodeField, CommaCodeListField, validated_query
 
 from . import selectors
+from .forms import search_kwargs
 
 
 def _choices(name: str) -> list[tuple[str, str]]:
@@ -65,14 +66,7 @@ class SearchQuerySerializer(serializers.Serializer):
 
     def search_kwargs(self) -> dict:
         data = self.validated_data
-        return {
-            "q": data.get("q") or "",
-            "kind": data.get("kind") or "",
-            "filters": {name: data.get(name) or [] for name in selectors.FACET_NAMES},
-            "sort": data.get("sort") or selectors.RELEVANCE,
-            "page": data.get("page") or 1,
-            "page_size": data.get("page_size") or selectors.DEFAULT_PAGE_SIZE,
-        }
+        return {**search_kwargs(data), "page_size": data.get("page_size") or selectors.DEFAULT_PAGE_SIZE}
 
 
 class FacetValueSerializer(serializers.Serializer):

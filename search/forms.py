@@ -57,14 +57,18 @@ class SearchForm(forms.Form):
     )
 
     def search_kwargs(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "q": data.get("q") or "",
-            "kind": data.get("kind") or "",
-            "filters": {name: data.get(name) or [] for name in selectors.FACET_NAMES},
-            "sort": data.get("sort") or selectors.RELEVANCE,
-            "page": data.get("page") or 1,
-        }
+        return search_kwargs(self.cleaned_data)
 
 
 SearchForm.base_fields = _SharedFields(SearchForm.base_fields)
+
+
+def search_kwargs(data) -> dict:
+    """selectors.search_listings' arguments from validated page or API parameters (absent ones: defaults)."""
+    return {
+        "q": data.get("q") or "",
+        "kind": data.get("kind") or "",
+        "filters": {name: data.get(name) or [] for name in selectors.FACET_NAMES},
+        "sort": data.get("sort") or selectors.RELEVANCE,
+        "page": data.get("page") or 1,
+    }

@@ -18,6 +18,7 @@ from listings.forms import add_service_errors
 from listings.models import Need, Technology
 from marketplace.accounts.selectors import organisations_of
 from marketplace.accounts.services import require_bureau, require_member
+from marketplace.views import run_action
 
 from . import selectors, services
 from .forms import ContractForm, ReturnForm, ScanForm
@@ -31,15 +32,6 @@ def _contract(request, pk: int) -> Contract:
         return selectors.contract_detail(pk=pk, user=request.user)
     except Contract.DoesNotExist:
         raise Http404(_("合同不存在,或您无权查看"))
-
-
-def _run(request, action, success: str) -> None:
-    try:
-        action()
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, success)
 
 
 def index(request):
@@ -245,7 +237,7 @@ def upload_scan(request, pk: int):
     if not form.is_valid():
         messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
     else:
-        _run(
+        run_action(
             request,
             lambda: services.contract_upload_scan(contract=contract, by=request.user, scan=form.cleaned_data["scan"]),
             _("扫描件已上传"),
@@ -257,7 +249,7 @@ def upload_scan(request, pk: int):
 @require_POST
 def submit(request, pk: int):
     contract = _contract(request, pk)
-    _run(request, lambda: services.contract_submit(contract=contract, by=request.user), _("已提交登记"))
+    run_action(request, lambda: services.contract_submit(contract=contract, by=request.user), _("已提交登记"))
     return redirect("contracts:detail", pk=contract.pk)
 
 
@@ -318,7 +310,7 @@ def review(request, pk: int):
     contract = _contract(request, pk)
     action = request.POST.get("action")
     if action == "start":
-        _run(request, lambda: services.contract_start_review(contract=contract, by=request.user), _("已开始审核"))
+        run_action(request, lambda: services.contract_start_review(contract=contract, by=request.user), _("已开始审核"))
     elif action == "approve":
 
         def approve():
@@ -339,7 +331,7 @@ def review(request, pk: int):
         if not form.is_valid():
             messages.error(request, _("退回时请填写原因"))
         else:
-            _run(
+            run_action(
                 request,
                 lambda: services.contract_return(
                     contract=contract, by=request.user, reason=form.cleaned_data["reason"]

@@ -398,7 +398,7 @@ def _store_message(*, conversation_id, by, client_msg_id, text, attachment, file
         **attachment,
     )
     # A resend fails here on the unique client id (IntegrityError: message_send answers with the stored one).
-    _save_with_files(message, files)
+    uploads.save_with_files(message, [(getattr(message, field), name, content) for field, name, content in files])
     # After that check: a resend of a stored message is not a new message and is not limited.
     try:
         check_rate(by)
@@ -415,21 +415,6 @@ def _store_message(*, conversation_id, by, client_msg_id, text, attachment, file
     send_event(events.message_event(message), user_ids=recipients, skip_channel=skip_channel)
     _notify_new_message(conversation=conversation, message=message, user_ids=recipients - {by.pk})
     return message
-
-
-def _save_with_files(instance: Message, files) -> None:
-    """Write the files, then the row; if anything fails, remove the files written so far."""
-    written = []
-    try:
-        for field_name, name, content in files:
-            field_file = getattr(instance, field_name)
-            field_file.save(name, content, save=False)
-            written.append(field_file)
-        instance.save()
-    except BaseException:
-        for field_file in written:
-            field_file.delete(save=False)
-        raise
 
 
 def _preview(message: Message) -> str:
